@@ -1,0 +1,310 @@
+"""Domain model of Mégalis II: frozen, typed, validated objects.
+
+Raw YAML/CSV never travels past the loaders; everything downstream receives
+these objects. Cross-references between objects (a link naming a PoP, a site
+naming a community) are checked by ``validate.check_network`` so that every
+problem is reported at once with its file and line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+MAX_ACCESS_RATE_MBPS = 1000
+"""Access rates go up to 1 Gb/s (the source document)."""
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+"""Identifier used in configs, file names and interface descriptions."""
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Platform(StrEnum):
+    FRR = "frr"
+    IOSXR = "iosxr"
+    JUNOS = "junos"
+
+
+class PopRole(StrEnum):
+    RING = "ring"
+    EXTENSION = "extension"
+
+
+class LinkRole(StrEnum):
+    RING = "ring"
+    EXTENSION = "extension"
+    UPSTREAM = "upstream"
+    ACCESS = "access"
+
+
+class UpstreamKind(StrEnum):
+    INTERNET = "internet"
+    RENATER = "renater"
+
+
+class Preference(StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+class Community(StrEnum):
+    EDUCATION = "education"
+    HEALTH = "health"
+    RESEARCH = "research"
+    LOCAL_GOVERNMENT = "local-government"
+
+
+class SiteKind(StrEnum):
+    ECOLE = "ecole"
+    COLLEGE = "college"
+    LYCEE = "lycee"
+    UNIVERSITE = "universite"
+    LABORATOIRE = "laboratoire"
+    HOPITAL = "hopital"
+    EHPAD = "ehpad"
+    MAIRIE = "mairie"
+    EPCI = "epci"
+    MEDIATHEQUE = "mediatheque"
+    DEPARTEMENT = "departement"
+    REGION = "region"
+
+
+class Departement(StrEnum):
+    """The four départements of Brittany, by their INSEE number."""
+
+    COTES_DARMOR = "22"
+    FINISTERE = "29"
+    ILLE_ET_VILAINE = "35"
+    MORBIHAN = "56"
+
+
+class Lot(StrEnum):
+    """The market lots of the source document, each held by one provider."""
+
+    BACKBONE = "backbone"
+    ACCESS = "access"
+    INTERNET = "internet"
+    RESEARCH = "research"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    VIOLATION = "violation"
+
+
+class Pop(Frozen):
+    name: Name
+    city: str
+    departement: Departement
+    latitude: float = Field(ge=47.0, le=49.0)
+    longitude: float = Field(ge=-5.5, le=-0.9)
+    role: PopRole
+
+
+class Srlg(Frozen):
+    """A shared-risk link group: links that one event (a duct cut) takes down together."""
+
+    name: Name
+    description: str
+
+
+class Link(Frozen):
+    name: Name
+    a: Name
+    b: Name
+    role: LinkRole
+    capacity_mbps: int = Field(gt=0)
+    metric: int = Field(default=10, ge=1, le=16_777_214)
+    srlgs: tuple[Name, ...] = ()
+    provider: Name
+
+
+class Upstream(Frozen):
+    """An exit of the backbone, attached to one PoP by one link."""
+
+    name: Name
+    kind: UpstreamKind
+    preference: Preference
+    provider: Name
+    pop: Name
+    capacity_mbps: int = Field(gt=0)
+    srlgs: tuple[Name, ...] = ()
+
+    @property
+    def link(self) -> Link:
+        return Link(
+            name=f"up-{self.name}",
+            a=self.pop,
+            b=self.name,
+            role=LinkRole.UPSTREAM,
+            capacity_mbps=self.capacity_mbps,
+            srlgs=self.srlgs,
+            provider=self.provider,
+        )
+
+
+class Vpn(Frozen):
+    """An L3 VPN-MPLS intranet of one community."""
+
+    community: Community
+    description: str
+    vpn_id: int = Field(ge=1, le=65535)
+    internet: bool = True
+    renater: bool = False
+
+
+class L2Service(Frozen):
+    """Point-to-point L2 service from a site to an upstream hand-off (Renater)."""
+
+    name: Name
+    description: str
+    community: Community
+    handoff: Name
+
+
+class Provider(Frozen):
+    name: Name
+    display_name: str
+    lots: tuple[Lot, ...]
+
+
+class VlanRange(Frozen):
+    first: int = Field(ge=2, le=4094)
+    last: int = Field(ge=2, le=4094)
+
+    @field_validator("last")
+    @classmethod
+    def _ordered(cls, last: int, info: ValidationInfo) -> int:
+        first = info.data.get("first")
+        if first is not None and last < first:
+            raise ValueError(f"last VLAN {last} is below first VLAN {first}")
+        return last
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+
+class Pools(Frozen):
+    loopbacks: IPv4Network
+    backbone_links: IPv4Network
+    site_links: IPv4Network
+    management: IPv4Network
+    legacy_lans: IPv4Network
+    site_lans: dict[Community, IPv4Network]
+    access_vlans: VlanRange
+
+    def named_prefixes(self) -> list[tuple[str, IPv4Network]]:
+        """Every pool prefix with its dotted field path, for overlap checks."""
+        fixed = [
+            (name, getattr(self, name))
+            for name in ("loopbacks", "backbone_links", "site_links", "management", "legacy_lans")
+        ]
+        return fixed + [(f"site_lans.{c.value}", p) for c, p in self.site_lans.items()]
+
+
+class Policy(Frozen):
+    """What the redundancy audit must prove."""
+
+    required_depth: int = Field(default=1, ge=0, le=2)
+    pop_failure: Severity = Severity.WARNING
+    max_utilisation: float = Field(default=1.0, gt=0, le=1.0)
+
+
+class TrafficModel(Frozen):
+    """Committed rate x share per site kind = busy-hour traffic of a site."""
+
+    busy_hour_share: dict[SiteKind, float]
+    offered_rates_mbps: tuple[int, ...]
+
+    @field_validator("busy_hour_share")
+    @classmethod
+    def _shares_are_fractions(cls, shares: dict[SiteKind, float]) -> dict[SiteKind, float]:
+        for kind, share in shares.items():
+            if not 0 < share <= 1:
+                raise ValueError(f"share of {kind.value} must be in (0, 1], got {share}")
+        return shares
+
+    @field_validator("offered_rates_mbps")
+    @classmethod
+    def _rates_sorted_and_bounded(cls, rates: tuple[int, ...]) -> tuple[int, ...]:
+        if list(rates) != sorted(set(rates)) or not rates:
+            raise ValueError("offered rates must be a non-empty, strictly increasing list")
+        if rates[0] < 1 or rates[-1] > MAX_ACCESS_RATE_MBPS:
+            raise ValueError(f"offered rates must lie between 1 and {MAX_ACCESS_RATE_MBPS} Mb/s")
+        return rates
+
+    def share(self, kind: SiteKind) -> float:
+        return self.busy_hour_share.get(kind, 1.0)
+
+
+class Topology(Frozen):
+    """The backbone design: everything in ``topology/``."""
+
+    ring: tuple[Name, ...]
+    pops: tuple[Pop, ...]
+    srlgs: tuple[Srlg, ...] = ()
+    links: tuple[Link, ...]
+    upstreams: tuple[Upstream, ...]
+    providers: tuple[Provider, ...]
+    vpns: tuple[Vpn, ...]
+    l2_services: tuple[L2Service, ...] = ()
+    pools: Pools
+    policy: Policy = Policy()
+    traffic: TrafficModel
+
+    def pop(self, name: str) -> Pop:
+        return next(p for p in self.pops if p.name == name)
+
+    @property
+    def backbone_links(self) -> tuple[Link, ...]:
+        """Ring, extension and upstream links: what the audit fails."""
+        return self.links + tuple(u.link for u in self.upstreams)
+
+
+class Device(Frozen):
+    """A PE router, as described by the Nornir inventory."""
+
+    name: Name
+    pop: Name
+    platform: Platform
+    mgmt_address: IPv4Address
+
+
+class LegacyAttachment(Frozen):
+    """What the site has today on the old network (kept through migration)."""
+
+    lan_prefix: IPv4Network
+    gateway: IPv4Address
+    rate_kbps: int = Field(gt=0)
+
+
+class Site(Frozen):
+    """An establishment connected to one PoP."""
+
+    id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    kind: SiteKind
+    commune: Annotated[str, Field(min_length=1)]
+    departement: Departement
+    latitude: float = Field(ge=47.0, le=49.0)
+    longitude: float = Field(ge=-5.5, le=-0.9)
+    pop: Name
+    community: Community
+    rate_mbps: int = Field(gt=0, le=MAX_ACCESS_RATE_MBPS)
+    l2_renater: bool = False
+    legacy: LegacyAttachment | None = None
+
+
+class Network(Frozen):
+    """The whole source of truth: backbone, routers and sites."""
+
+    topology: Topology
+    devices: tuple[Device, ...]
+    sites: tuple[Site, ...]

@@ -59,12 +59,16 @@ def _read_topology_sources(directory: Path) -> tuple[dict[str, YamlSource], list
             continue
         data = source.tree
         if not isinstance(data, dict):
-            problems.append(source.problem((), "", f"expected a mapping with keys {', '.join(keys)}"))
+            problems.append(
+                source.problem((), "", f"expected a mapping with keys {', '.join(keys)}")
+            )
             continue
         for key in data:
             if key not in keys:
                 allowed = ", ".join(keys)
-                problems.append(source.problem((key,), str(key), f"unknown key (this file holds {allowed})"))
+                problems.append(
+                    source.problem((key,), str(key), f"unknown key (this file holds {allowed})")
+                )
             else:
                 sources[key] = source
     return sources, problems
@@ -87,7 +91,9 @@ def load_topology(directory: Path) -> LoadedTopology:
     return loaded
 
 
-def _locate(sources: dict[str, YamlSource], errors: Iterable[tuple[Loc, str]], directory: Path) -> list[Problem]:
+def _locate(
+    sources: dict[str, YamlSource], errors: Iterable[tuple[Loc, str]], directory: Path
+) -> list[Problem]:
     problems = []
     for loc, message in errors:
         source = sources.get(str(loc[0])) if loc else None
@@ -136,11 +142,18 @@ def load_devices(directory: Path) -> tuple[list[Device], YamlSource, list[Proble
         except ValidationError as exc:
             for loc, message in located_errors(exc):
                 field = _HOST_FIELD.get(str(loc[0]), str(loc[0])) if loc else ""
-                problems.append(hosts.problem((name, *_HOST_LOC.get(field, ())), f"{name}.{field}", message))
+                problems.append(
+                    hosts.problem((name, *_HOST_LOC.get(field, ())), f"{name}.{field}", message)
+                )
     return devices, hosts, problems
 
 
-_HOST_FIELD = {"mgmt_address": "hostname", "pop": "data.pop", "platform": "platform", "name": "name"}
+_HOST_FIELD = {
+    "mgmt_address": "hostname",
+    "pop": "data.pop",
+    "platform": "platform",
+    "name": "name",
+}
 _HOST_LOC: dict[str, Loc] = {"hostname": ("hostname",), "data.pop": ("data", "pop")}
 
 

@@ -43,7 +43,11 @@ SITE_COLUMNS = (
     "legacy_gateway",
     "legacy_rate_kbps",
 )
-_LEGACY_COLUMNS = {"lan_prefix": "legacy_lan", "gateway": "legacy_gateway", "rate_kbps": "legacy_rate_kbps"}
+_LEGACY_COLUMNS = {
+    "lan_prefix": "legacy_lan",
+    "gateway": "legacy_gateway",
+    "rate_kbps": "legacy_rate_kbps",
+}
 _TRUE = {"yes", "true", "1", "y"}
 _FALSE = {"no", "false", "0", "n", ""}
 
@@ -139,7 +143,11 @@ def read_sites(path: Path) -> tuple[list[Site], dict[str, int], list[Problem]]:
         if site is None:
             continue
         if site.id in seen:
-            problems.append(Problem(name, line, "id", f"duplicate site {site.id!r} (first on line {seen[site.id]})"))
+            problems.append(
+                Problem(
+                    name, line, "id", f"duplicate site {site.id!r} (first on line {seen[site.id]})"
+                )
+            )
             continue
         seen[site.id] = line
         sites.append(site)

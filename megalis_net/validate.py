@@ -16,10 +16,6 @@ from megalis_net.pydantic_errors import Loc
 TopologyFinding = tuple[Loc, str]
 
 
-def _duplicates(names: list[str]) -> set[str]:
-    return {n for n, count in Counter(names).items() if count > 1}
-
-
 def _check_unique(topology: Topology) -> Iterator[TopologyFinding]:
     groups: dict[str, list[str]] = {
         "pops": [p.name for p in topology.pops],
@@ -30,10 +26,11 @@ def _check_unique(topology: Topology) -> Iterator[TopologyFinding]:
         "l2_services": [s.name for s in topology.l2_services],
     }
     for key, names in groups.items():
-        dups = _duplicates(names)
+        first: dict[str, int] = {}
         for i, name in enumerate(names):
-            if name in dups:
-                yield (key, i, "name"), f"duplicate name {name!r}"
+            if name in first:
+                yield (key, i, "name"), f"duplicate name {name!r} (first is {key}[{first[name]}])"
+            first.setdefault(name, i)
     pops = set(groups["pops"])
     for i, upstream in enumerate(topology.upstreams):
         if upstream.name in pops:
@@ -55,7 +52,9 @@ def _check_ring(topology: Topology) -> Iterator[TopologyFinding]:
     if len(topology.ring) < 3:
         yield ("ring",), "a ring needs at least 3 PoPs"
         return
-    ring_pairs = {frozenset((link.a, link.b)) for link in topology.links if link.role is LinkRole.RING}
+    ring_pairs = {
+        frozenset((link.a, link.b)) for link in topology.links if link.role is LinkRole.RING
+    }
     order = topology.ring
     for i, name in enumerate(order):
         after = order[(i + 1) % len(order)]
@@ -70,7 +69,10 @@ def _check_links(topology: Topology) -> Iterator[TopologyFinding]:
     for i, link in enumerate(topology.links):
         for end in ("a", "b"):
             if getattr(link, end) not in pops:
-                yield ("links", i, end), f"link to a missing node: unknown PoP {getattr(link, end)!r}"
+                yield (
+                    ("links", i, end),
+                    f"link to a missing node: unknown PoP {getattr(link, end)!r}",
+                )
         if link.a == link.b:
             yield ("links", i, "b"), "a link cannot join a PoP to itself"
         if link.role not in (LinkRole.RING, LinkRole.EXTENSION):
@@ -99,7 +101,9 @@ def _check_upstreams(topology: Topology) -> Iterator[TopologyFinding]:
     for i, upstream in enumerate(topology.upstreams):
         if upstream.pop not in pops:
             yield ("upstreams", i, "pop"), f"unknown PoP {upstream.pop!r}"
-        yield from _check_refs(("upstreams", i), upstream.srlgs, srlgs, upstream.provider, providers)
+        yield from _check_refs(
+            ("upstreams", i), upstream.srlgs, srlgs, upstream.provider, providers
+        )
     internet = [u for u in topology.upstreams if u.kind is UpstreamKind.INTERNET]
     if not any(u.preference is Preference.PRIMARY for u in internet):
         yield ("upstreams",), "no primary Internet upstream"
@@ -138,7 +142,13 @@ def check_devices(topology: Topology, devices: list[Device]) -> list[tuple[str, 
             problems.append((device.name, "data.pop", f"unknown PoP {device.pop!r}"))
         if device.mgmt_address not in topology.pools.management:
             pool = topology.pools.management
-            problems.append((device.name, "hostname", f"{device.mgmt_address} is outside the management pool {pool}"))
+            problems.append(
+                (
+                    device.name,
+                    "hostname",
+                    f"{device.mgmt_address} is outside the management pool {pool}",
+                )
+            )
     for pop, names in by_pop.items():
         for name in names[1:]:
             problems.append((name, "data.pop", f"PoP {pop!r} already has router {names[0]!r}"))
@@ -147,7 +157,9 @@ def check_devices(topology: Topology, devices: list[Device]) -> list[tuple[str, 
     addresses = Counter(d.mgmt_address for d in devices)
     for device in devices:
         if addresses[device.mgmt_address] > 1:
-            problems.append((device.name, "hostname", f"management address {device.mgmt_address} is used twice"))
+            problems.append(
+                (device.name, "hostname", f"management address {device.mgmt_address} is used twice")
+            )
     return problems
 
 
@@ -162,11 +174,21 @@ def check_sites(topology: Topology, sites: list[Site]) -> list[tuple[str, str, s
         if site.pop not in pops:
             problems.append((site.id, "pop", f"unknown PoP {site.pop!r}"))
         if site.community not in vpns:
-            problems.append((site.id, "community", f"no VPN for community {site.community.value!r}"))
+            problems.append(
+                (site.id, "community", f"no VPN for community {site.community.value!r}")
+            )
         if site.rate_mbps not in offered:
-            problems.append((site.id, "rate_mbps", f"{site.rate_mbps} Mb/s is not an offered rate {list(offered)}"))
+            problems.append(
+                (
+                    site.id,
+                    "rate_mbps",
+                    f"{site.rate_mbps} Mb/s is not an offered rate {list(offered)}",
+                )
+            )
         if site.l2_renater and site.community not in l2_communities:
-            problems.append((site.id, "l2_renater", f"no L2 service for community {site.community.value!r}"))
+            problems.append(
+                (site.id, "l2_renater", f"no L2 service for community {site.community.value!r}")
+            )
     problems += _check_site_addressing(topology, sites)
     problems += _check_vlan_room(topology, sites)
     return problems
@@ -184,7 +206,9 @@ def _check_site_addressing(topology: Topology, sites: list[Site]) -> list[tuple[
     widest: tuple[IPv4Network, str] | None = None
     for prefix, site_id in legacy:
         if widest and prefix.overlaps(widest[0]):
-            problems.append((site_id, "legacy_lan", f"LAN {prefix} overlaps site {widest[1]!r} ({widest[0]})"))
+            problems.append(
+                (site_id, "legacy_lan", f"LAN {prefix} overlaps site {widest[1]!r} ({widest[0]})")
+            )
         if widest is None or prefix.broadcast_address > widest[0].broadcast_address:
             widest = (prefix, site_id)
     return problems
@@ -197,5 +221,7 @@ def _check_vlan_room(topology: Topology, sites: list[Site]) -> list[tuple[str, s
     for pop, count in sorted(per_pop.items()):
         if count > room:
             last = [s.id for s in sites if s.pop == pop][room]
-            problems.append((last, "pop", f"PoP {pop!r} has {count} sites but its VLAN pool holds {room}"))
+            problems.append(
+                (last, "pop", f"PoP {pop!r} has {count} sites but its VLAN pool holds {room}")
+            )
     return problems

@@ -1,0 +1,68 @@
+"""Entry point: global options, the command groups, and the one place where
+errors become exit codes.
+
+Exit codes: 0 success, 1 the network fails a check (audit policy), 2 bad input
+or bad usage (one line per problem on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from megalis_net.cli import audit, sites, topology
+from megalis_net.cli.context import DEFAULT_INVENTORY, DEFAULT_TOPOLOGY, Paths
+from megalis_net.cli.output import error_line
+from megalis_net.errors import InputError, MegalisError
+
+EXIT_BAD_INPUT = 2
+
+
+class MegalisGroup(TyperGroup):
+    """Translates the project's exceptions into one-line errors and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            for problem in exc.problems:
+                error_line(str(problem))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except MegalisError as exc:
+            error_line(str(exc))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+app = typer.Typer(
+    cls=MegalisGroup,
+    help="Inventory, redundancy audit and provisioning for the Mégalis II network.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.add_typer(topology.app, name="topology")
+app.add_typer(sites.app, name="sites")
+app.command("audit")(audit.audit)
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    topology_dir: Annotated[
+        Path,
+        typer.Option("--topology", help="Backbone design folder.", envvar="MEGALIS_TOPOLOGY"),
+    ] = DEFAULT_TOPOLOGY,
+    inventory_dir: Annotated[
+        Path,
+        typer.Option("--inventory", help="Devices and sites folder.", envvar="MEGALIS_INVENTORY"),
+    ] = DEFAULT_INVENTORY,
+) -> None:
+    ctx.obj = Paths(topology_dir, inventory_dir)
+
+
+def main() -> None:
+    app()

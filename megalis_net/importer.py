@@ -276,3 +276,275 @@ def _address(text: str) -> IPv4Address:
         return IPv4Address(text)
     except ValueError:
         raise _BadCell(f"malformed address {text!r}") from None
+
+
+# --- rows ----------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    """One data record of the export while it is being checked."""
+
+    line: int
+    values: dict[str, str]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    lan: IPv4Network | None = None
+
+    def cell(self, column: str, parse: Callable[[str], T]) -> T | None:
+        """The parsed cell, or None after noting why it cannot be used."""
+        try:
+            return parse(self.values[column].strip())
+        except _BadCell as exc:
+            self.problems.append((column, str(exc)))
+            return None
+
+
+def _site_fields(row: _Row, topology: Topology) -> dict[str, Any]:
+    """Model fields from the cells; a cell that fails is left out (and noted)."""
+    departement = row.cell(DEPARTEMENT, _departement)
+    fields: dict[str, Any] = {
+        "id": row.cell(ID, _required),
+        "name": row.cell(NAME, _name),
+        "kind": row.cell(TYPE, _kind),
+        "departement": departement,
+        "commune": row.cell(COMMUNE, _commune(departement)) if departement else None,
+        "latitude": row.cell(LATITUDE, _decimal),
+        "longitude": row.cell(LONGITUDE, _decimal),
+        "community": row.cell(COMMUNITY, _community),
+        "rate_mbps": row.cell(WANTED_RATE, _offered_rate(topology.traffic.offered_rates_mbps)),
+        "l2_renater": row.cell(L2_RENATER, _flag),
+        "legacy": _legacy(row),
+    }
+    if fields["latitude"] is not None and fields["longitude"] is not None:
+        fields["pop"] = nearest_pop(topology, fields["latitude"], fields["longitude"])
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _legacy(row: _Row) -> dict[str, Any] | None:
+    """The old network's attachment; all three cells empty means the site had none."""
+    if not any(row.values[c].strip() for c in (LAN, GATEWAY, CURRENT_RATE)):
+        return None
+    lan = row.lan = row.cell(LAN, _prefix)
+    gateway = row.cell(GATEWAY, _address)
+    rate_kbps = row.cell(CURRENT_RATE, _kbps)
+    if lan is None or gateway is None or rate_kbps is None:
+        return None
+    if gateway not in lan:
+        row.problems.append((GATEWAY, f"gateway {gateway} is outside the LAN {lan}"))
+    elif lan.prefixlen <= 30 and gateway in (lan.network_address, lan.broadcast_address):
+        row.problems.append((GATEWAY, f"gateway {gateway} is not a host address of the LAN {lan}"))
+    return {"lan_prefix": lan, "gateway": gateway, "rate_kbps": rate_kbps}
+
+
+def _check_services(row: _Row, fields: dict[str, Any], topology: Topology) -> None:
+    """The community needs its VPN, and an L2 Renater site an L2 service for it."""
+    community = fields.get("community")
+    if community is None:
+        return
+    label = _COMMUNITY_LABEL[community]
+    if community not in {vpn.community for vpn in topology.vpns}:
+        row.problems.append((COMMUNITY, f"no VPN for community {label!r}"))
+    if fields.get("l2_renater") and community not in {s.community for s in topology.l2_services}:
+        row.problems.append((L2_RENATER, f"no L2 Renater service for community {label!r}"))
+
+
+def _build_site(row: _Row, fields: dict[str, Any]) -> Site | None:
+    """The Site, or None after noting the model's objections by column.
+
+    Fields left out because their cell failed are already reported; their
+    'is required' errors are not repeated.
+    """
+    try:
+        return Site.model_validate(fields)
+    except ValidationError as exc:
+        for loc, message in located_errors(exc):
+            if loc and loc[0] in fields:
+                name = str(loc[1]) if loc[0] == "legacy" and len(loc) > 1 else str(loc[0])
+                row.problems.append((_COLUMN_OF_FIELD.get(name, ""), message))
+        return None
+
+
+def _supernets(prefix: IPv4Network) -> list[tuple[int, int]]:
+    """(network, length) of the prefix itself then of each shorter prefix holding it."""
+    address = int(prefix.network_address)
+    return [
+        (address & ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF), length)
+        for length in range(prefix.prefixlen, -1, -1)
+    ]
+
+
+class _Ledger:
+    """What earlier rows claimed: site ids, LAN prefixes, VLANs of each PoP.
+
+    Overlaps are found in O(33) per row: a prefix overlaps an earlier one
+    exactly when one of them is a supernet of (or equal to) the other.
+    """
+
+    def __init__(self, vlan_room: int) -> None:
+        self.ids: dict[str, int] = {}
+        self.lans: dict[tuple[int, int], tuple[IPv4Network, str, int]] = {}
+        self.covered: dict[tuple[int, int], tuple[IPv4Network, str, int]] = {}
+        self.per_pop: Counter[str] = Counter()
+        self.vlan_room = vlan_room
+
+    def check_id(self, row: _Row) -> None:
+        site_id = row.values[ID].strip()
+        if site_id in self.ids:
+            first = self.ids[site_id]
+            row.problems.append((ID, f"duplicate site {site_id!r} (first on line {first})"))
+        elif site_id:
+            self.ids[site_id] = row.line
+
+    def check_lan(self, row: _Row) -> None:
+        if row.lan is None:
+            return
+        keys = _supernets(row.lan)
+        clash = self.covered.get(keys[0]) or next(
+            (self.lans[k] for k in keys[1:] if k in self.lans), None
+        )
+        if clash is not None:
+            other, site_id, line = clash
+            message = f"LAN {row.lan} overlaps LAN {other} of site {site_id!r} on line {line}"
+            row.problems.append((LAN, message))
+        entry = (row.lan, row.values[ID].strip(), row.line)
+        self.lans.setdefault(keys[0], entry)
+        for key in keys:
+            self.covered.setdefault(key, entry)
+
+    def admit(self, row: _Row, site: Site) -> bool:
+        """Count the site on its PoP, unless the PoP's access VLANs are all taken."""
+        if self.per_pop[site.pop] >= self.vlan_room:
+            message = f"PoP {site.pop!r} is full: its VLAN pool holds {self.vlan_room} sites"
+            row.problems.append((LATITUDE, message))
+            return False
+        self.per_pop[site.pop] += 1
+        return True
+
+
+def _check_row(row: _Row, topology: Topology, ledger: _Ledger) -> Site | None:
+    """Every check of one row, in order; the Site if it passed them all."""
+    fields = _site_fields(row, topology)
+    _check_services(row, fields, topology)
+    ledger.check_id(row)
+    ledger.check_lan(row)
+    site = _build_site(row, fields)
+    if site is None or row.problems:
+        return None
+    return site if ledger.admit(row, site) else None
+
+
+# --- file ------------------------------------------------------------------------
+
+
+def _decode(path: Path) -> tuple[str, str]:
+    """The file's text and encoding: UTF-8 (BOM or not) if it decodes, else Windows-1252."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(str(path), None, "", f"cannot read export: {exc}")]) from exc
+    encodings = ("utf-8-sig",) if data.startswith(_UTF8_BOM) else ("utf-8", "cp1252")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    message = "cannot decode: neither UTF-8 nor Windows-1252 text"
+    raise InputError([Problem(str(path), None, "", message)])
+
+
+def _dialect(header_line: str, encoding: str) -> ExportDialect:
+    """Delimiter and line ending as the header line shows them."""
+    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
+    ending = header_line[len(header_line.rstrip("\r\n")) :]
+    return ExportDialect(encoding, delimiter, ending or "\r\n")
+
+
+def _records(lines: list[str], delimiter: str) -> Iterator[tuple[int, str, list[str]]]:
+    """(first physical line, verbatim text, cells) of each CSV record.
+
+    A quoted cell may span lines, so a record's text is every physical line
+    the reader consumed for it, minus the final line ending.
+    """
+    reader = csv.reader(lines, delimiter=delimiter)
+    consumed = 0
+    for cells in reader:
+        first, consumed = consumed + 1, reader.line_num
+        text = "".join(lines[first - 1 : consumed])
+        yield first, text.rstrip("\r\n"), cells
+
+
+def _column_index(path: Path, header: list[str]) -> dict[str, int]:
+    """Position of each export column; a missing one fails the whole file."""
+    names = [name.strip() for name in header]
+    missing = [column for column in EXPORT_COLUMNS if column not in names]
+    if missing:
+        raise InputError([Problem(str(path), 1, column, "missing column") for column in missing])
+    return {column: names.index(column) for column in EXPORT_COLUMNS}
+
+
+def import_export(path: Path, topology: Topology) -> ImportResult:
+    """Read and check every row of a Mégalis I export.
+
+    Raises InputError if the file cannot be read or lacks a column; every
+    other problem is collected, row by row, in the result, with the bad rows
+    verbatim. Sites get their PoP (the nearest) and an offered rate here.
+    """
+    text, encoding = _decode(path)
+    lines = list(io.StringIO(text, newline=""))
+    if not lines:
+        raise InputError([Problem(str(path), None, "", "empty file: expected a header line")])
+    dialect = _dialect(lines[0], encoding)
+    records = _records(lines, dialect.delimiter)
+    _, header, header_cells = next(records)
+    columns = _column_index(path, header_cells)
+    ledger = _Ledger(topology.pools.access_vlans.size)
+    sites: list[Site] = []
+    problems: list[Problem] = []
+    rejected: list[RejectedRow] = []
+    for line, raw, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines and Excel's ';;;;' padding rows carry nothing
+        row = _Row(line, {column: cells[i] for column, i in columns.items() if i < len(cells)})
+        if len(cells) != len(header_cells):
+            row.problems.append(("", f"expected {len(header_cells)} values, found {len(cells)}"))
+        site = _check_row(row, topology, ledger) if not row.problems else None
+        if site is None:
+            rejected.append(RejectedRow(line, raw))
+            problems += [Problem(str(path), line, column, msg) for column, msg in row.problems]
+        else:
+            sites.append(site)
+    return ImportResult(tuple(sites), tuple(problems), tuple(rejected), dialect, header)
+
+
+def accepted_sites(result: ImportResult, skip_bad: bool = False) -> tuple[Site, ...]:
+    """The sites to keep: all or nothing, unless bad rows may be skipped.
+
+    Without ``skip_bad`` any problem raises InputError listing them all, so
+    the caller writes nothing; with it, the good sites come back and the
+    caller writes ``result.rejected`` with ``write_rejected``.
+    """
+    if result.problems and not skip_bad:
+        raise InputError(list(result.problems))
+    return result.sites
+
+
+def rejects_path(path: Path) -> Path:
+    """Where the bad rows of ``path`` go by default: ``export.csv`` -> ``export.rejected.csv``.
+
+    Examples:
+        >>> rejects_path(Path("data/megalis1-export.csv")).as_posix()
+        'data/megalis1-export.rejected.csv'
+    """
+    return path.with_name(f"{path.stem}.rejected{path.suffix}")
+
+
+def write_rejected(result: ImportResult, path: Path) -> None:
+    """Write the header and the bad rows, verbatim, in the input's own format.
+
+    Same encoding (BOM included), delimiter and line ending as the input, so
+    the file opens in the same spreadsheet, gets fixed, and imports again.
+    """
+    dialect = result.dialect
+    texts = [result.header, *(row.text for row in result.rejected)]
+    data = "".join(text + dialect.lineterminator for text in texts)
+    atomic_write_bytes(path, data.encode(dialect.encoding))

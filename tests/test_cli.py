@@ -1,0 +1,160 @@
+"""Every command through typer's CliRunner: success, bad input, failure exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from megalis_net.cli.main import app
+from megalis_net.graph import read_json_graph
+from tests.conftest import FIXTURES, NetworkCopy
+
+runner = CliRunner()
+
+
+def run(copy: NetworkCopy, *args: str) -> Result:
+    return runner.invoke(
+        app, ["--topology", str(copy.topology), "--inventory", str(copy.inventory), *args]
+    )
+
+
+def assert_one_line_errors(result: Result, *fragments: str) -> None:
+    """Exit 2, no traceback, every stderr line an 'error:' line, fragments present."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), lines
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_validate_counts_everything(network_copy: NetworkCopy) -> None:
+    result = run(network_copy, "topology", "validate", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "valid": True, "pops": 8, "links": 12, "upstreams": 3, "devices": 8, "sites": 4,
+    }  # fmt: skip
+
+
+def test_validate_reports_bad_input_in_one_line_each(network_copy: NetworkCopy) -> None:
+    network_copy.edit("topology/links.yaml", "a: vannes,       b: lorient", "a: vanes,        b: lorient")
+    network_copy.edit("inventory/sites.csv", "brest,research,500,", "brest,research,10000,")
+    result = run(network_copy, "topology", "validate")
+    assert_one_line_errors(result, "links.yaml:", "links[1].a: ", "unknown PoP 'vanes'", "sites.csv:4: rate_mbps")
+    assert len(result.stderr.strip().splitlines()) == 2
+
+
+def test_show_counts_sites_per_pop_and_community(network_copy: NetworkCopy) -> None:
+    result = run(network_copy, "topology", "show", "--json")
+    assert result.exit_code == 0, result.output
+    pops = {p["name"]: p for p in json.loads(result.stdout)["pops"]}
+    assert pops["brest"]["sites_by_community"]["research"] == 1
+    assert pops["saint-malo"]["sites_by_community"]["local-government"] == 1
+    assert pops["rennes"]["upstreams"] == ["internet-ft", "renater"]
+    assert sum(p["sites"] for p in pops.values()) == 4
+    human = run(network_copy, "topology", "show")
+    assert human.exit_code == 0 and "saint-brieuc" in human.stdout and "Backbone links" in human.stdout
+
+
+def test_export_json_to_file(network_copy: NetworkCopy, tmp_path: Path) -> None:
+    out = tmp_path / "graph.json"
+    result = run(network_copy, "topology", "export", "--format", "json", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    graph = read_json_graph(out.read_text())
+    assert graph.nodes["T-0002"]["kind"] == "site"
+
+
+def test_export_refuses_unknown_format(network_copy: NetworkCopy) -> None:
+    result = run(network_copy, "topology", "export", "--format", "pdf")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_sites_list_filters(network_copy: NetworkCopy) -> None:
+    result = run(network_copy, "sites", "list", "--community", "research", "--json")
+    assert result.exit_code == 0, result.output
+    assert [row["id"] for row in json.loads(result.stdout)] == ["T-0003"]
+    assert_one_line_errors(run(network_copy, "sites", "list", "--pop", "dinan"), "unknown PoP 'dinan'")
+
+
+def test_sites_generate_is_deterministic(network_copy: NetworkCopy, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for out in (first, second):
+        result = run(network_copy, "sites", "generate", "--count", "40", "--seed", "7", "--out", str(out))
+        assert result.exit_code == 0, result.output
+    assert first.read_bytes() == second.read_bytes()
+    assert len(first.read_text().splitlines()) == 41
+
+
+def test_sites_import_writes_the_site_file(network_copy: NetworkCopy, tmp_path: Path) -> None:
+    export = _export_with(tmp_path, bad_rows=0)
+    result = run(network_copy, "sites", "import", str(export), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["imported"] == 3 and summary["rejected"] == 0
+    listed = json.loads(run(network_copy, "sites", "list", "--json").stdout)
+    assert [row["id"] for row in listed] == ["MEG1-00001", "MEG1-00002", "MEG1-00003"]
+
+
+def test_sites_import_with_a_bad_row_writes_nothing(network_copy: NetworkCopy, tmp_path: Path) -> None:
+    before = (network_copy.inventory / "sites.csv").read_bytes()
+    export = _export_with(tmp_path, bad_rows=1)
+    result = run(network_copy, "sites", "import", str(export))
+    assert_one_line_errors(result, f"{export}:5", "Département")
+    assert (network_copy.inventory / "sites.csv").read_bytes() == before
+    assert not list(tmp_path.glob("*.rejected.*"))
+
+
+def test_sites_import_skip_bad_keeps_the_good_rows(network_copy: NetworkCopy, tmp_path: Path) -> None:
+    export = _export_with(tmp_path, bad_rows=1)
+    rejects = tmp_path / "rejects.csv"
+    result = run(network_copy, "sites", "import", str(export), "--skip-bad", "--rejects", str(rejects))
+    assert result.exit_code == 0, result.output
+    listed = json.loads(run(network_copy, "sites", "list", "--json").stdout)
+    assert len(listed) == 3
+    rejected = rejects.read_bytes().decode("cp1252").splitlines()
+    assert len(rejected) == 2 and rejected[1].startswith("MEG1-00099;")
+
+
+def test_audit_passes_on_the_default_design(network_copy: NetworkCopy) -> None:
+    result = run(network_copy, "audit", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["violations"] == []
+    assert report["scenarios"] == 12 + 8 + 8
+
+
+def test_audit_fails_with_a_single_extension_link(network_copy: NetworkCopy) -> None:
+    network_copy.edit("topology/links.yaml", "  - {name: ext-rennes-saint-malo-b,", "  # - {name: ext-rennes-saint-malo-b,")
+    result = run(network_copy, "audit")
+    assert result.exit_code == 1, result.output
+    assert "ext-rennes-saint-malo-a" in result.stdout
+    assert "FAIL" in result.stdout
+
+
+@pytest.mark.parametrize("depth", ["0", "3", "two"])
+def test_audit_refuses_bad_depth(network_copy: NetworkCopy, depth: str) -> None:
+    result = run(network_copy, "audit", "--depth", depth)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_missing_topology_folder_is_one_line(tmp_path: Path, network_copy: NetworkCopy) -> None:
+    result = runner.invoke(app, ["--topology", str(tmp_path / "nowhere"), "--inventory", str(network_copy.inventory), "audit"])
+    assert_one_line_errors(result, "pops.yaml: file not found")
+
+
+def _export_with(tmp_path: Path, bad_rows: int) -> Path:
+    """A small Mégalis I export in its native format (cp1252, ';', CRLF)."""
+    lines = (FIXTURES / "cli" / "export-head.csv").read_text(encoding="utf-8").splitlines()
+    if bad_rows:
+        lines.append(
+            "MEG1-00099;Mairie de Laval;Mairie;Laval;53;48,07000;-0,77000;Collectivités;"
+            "1024;3072;10.32.9.0/28;10.32.9.1;non"
+        )
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    return path

@@ -118,6 +118,5 @@ def nearest_pop(topology: Topology, latitude: float, longitude: float) -> str:
     answer never depends on the order of ``topology.pops``.
     """
     return min(
-        (haversine_km(latitude, longitude, p.latitude, p.longitude), p.name)
-        for p in topology.pops
+        (haversine_km(latitude, longitude, p.latitude, p.longitude), p.name) for p in topology.pops
     )[1]

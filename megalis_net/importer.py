@@ -47,8 +47,22 @@ WANTED_RATE = "Débit souhaité (kb/s)"
 LAN = "Réseau LAN"
 GATEWAY = "Passerelle"
 L2_RENATER = "Service L2 Renater"
-EXPORT_COLUMNS = (ID, NAME, TYPE, COMMUNE, DEPARTEMENT, LATITUDE, LONGITUDE, COMMUNITY)
-EXPORT_COLUMNS += (CURRENT_RATE, WANTED_RATE, LAN, GATEWAY, L2_RENATER)
+EXPORT_COLUMNS = (
+    ID,
+    NAME,
+    TYPE,
+    COMMUNE,
+    DEPARTEMENT,
+    LATITUDE,
+    LONGITUDE,
+    COMMUNITY,
+    CURRENT_RATE,
+    WANTED_RATE,
+    LAN,
+    GATEWAY,
+    L2_RENATER,
+)
+"""The columns of the Mégalis I export, in its order (any order is accepted)."""
 
 # Which export column a Site field comes from: pydantic errors are reported there.
 # The PoP is derived from the coordinates.
@@ -209,7 +223,9 @@ def _departement(text: str) -> Departement:
     try:
         return _DEPARTEMENTS[_fold(text)]
     except KeyError:
-        raise _BadCell(f"département outside Brittany (got {text!r}; expected 22, 29, 35 or 56)") from None
+        raise _BadCell(
+            f"département outside Brittany (got {text!r}; expected 22, 29, 35 or 56)"
+        ) from None
 
 
 def _commune(departement: Departement) -> Callable[[str], str]:
@@ -380,12 +396,12 @@ class _Ledger:
     exactly when one of them is a supernet of (or equal to) the other.
     """
 
-    def __init__(self, vlan_room: int) -> None:
+    def __init__(self, topology: Topology) -> None:
         self.ids: dict[str, int] = {}
         self.lans: dict[tuple[int, int], tuple[IPv4Network, str, int]] = {}
         self.covered: dict[tuple[int, int], tuple[IPv4Network, str, int]] = {}
         self.per_pop: Counter[str] = Counter()
-        self.vlan_room = vlan_room
+        self.topology = topology
 
     def check_id(self, row: _Row) -> None:
         site_id = row.values[ID].strip()
@@ -413,8 +429,9 @@ class _Ledger:
 
     def admit(self, row: _Row, site: Site) -> bool:
         """Count the site on its PoP, unless the PoP's access VLANs are all taken."""
-        if self.per_pop[site.pop] >= self.vlan_room:
-            message = f"PoP {site.pop!r} is full: its VLAN pool holds {self.vlan_room} sites"
+        room = self.topology.vlan_room(site.pop)
+        if self.per_pop[site.pop] >= room:
+            message = f"PoP {site.pop!r} is full: its access VLANs hold {room} sites"
             row.problems.append((LATITUDE, message))
             return False
         self.per_pop[site.pop] += 1
@@ -459,7 +476,7 @@ def _dialect(header_line: str, encoding: str) -> ExportDialect:
     return ExportDialect(encoding, delimiter, ending or "\r\n")
 
 
-def _records(lines: list[str], delimiter: str) -> Iterator[tuple[int, str, list[str]]]:
+def _records(path: Path, lines: list[str], delimiter: str) -> Iterator[tuple[int, str, list[str]]]:
     """(first physical line, verbatim text, cells) of each CSV record.
 
     A quoted cell may span lines, so a record's text is every physical line
@@ -467,10 +484,17 @@ def _records(lines: list[str], delimiter: str) -> Iterator[tuple[int, str, list[
     """
     reader = csv.reader(lines, delimiter=delimiter)
     consumed = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(
+                [Problem(str(path), consumed + 1, "", f"unreadable CSV: {exc}")]
+            ) from exc
         first, consumed = consumed + 1, reader.line_num
-        text = "".join(lines[first - 1 : consumed])
-        yield first, text.rstrip("\r\n"), cells
+        yield first, "".join(lines[first - 1 : consumed]).rstrip("\r\n"), cells
 
 
 def _column_index(path: Path, header: list[str]) -> dict[str, int]:
@@ -494,10 +518,10 @@ def import_export(path: Path, topology: Topology) -> ImportResult:
     if not lines:
         raise InputError([Problem(str(path), None, "", "empty file: expected a header line")])
     dialect = _dialect(lines[0], encoding)
-    records = _records(lines, dialect.delimiter)
+    records = _records(path, lines, dialect.delimiter)
     _, header, header_cells = next(records)
     columns = _column_index(path, header_cells)
-    ledger = _Ledger(topology.pools.access_vlans.size)
+    ledger = _Ledger(topology)
     sites: list[Site] = []
     problems: list[Problem] = []
     rejected: list[RejectedRow] = []

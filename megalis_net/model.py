@@ -105,6 +105,8 @@ class Pop(Frozen):
     latitude: float = Field(ge=47.0, le=49.0)
     longitude: float = Field(ge=-5.5, le=-0.9)
     role: PopRole
+    # Each access port carries the whole VLAN pool; a busy PoP gets more ports.
+    access_ports: int = Field(default=1, ge=1, le=16)
 
 
 class Srlg(Frozen):
@@ -261,6 +263,10 @@ class Topology(Frozen):
 
     def pop(self, name: str) -> Pop:
         return next(p for p in self.pops if p.name == name)
+
+    def vlan_room(self, pop: str) -> int:
+        """How many site attachments the PoP can hold: one VLAN each, per access port."""
+        return self.pop(pop).access_ports * self.pools.access_vlans.size
 
     @property
     def backbone_links(self) -> tuple[Link, ...]:

@@ -215,13 +215,14 @@ def _check_site_addressing(topology: Topology, sites: list[Site]) -> list[tuple[
 
 
 def _check_vlan_room(topology: Topology, sites: list[Site]) -> list[tuple[str, str, str]]:
-    room = topology.pools.access_vlans.size
-    per_pop = Counter(s.pop for s in sites)
+    known = {p.name for p in topology.pops}
+    per_pop: dict[str, list[str]] = defaultdict(list)
+    for site in sites:
+        per_pop[site.pop].append(site.id)
     problems = []
-    for pop, count in sorted(per_pop.items()):
-        if count > room:
-            last = [s.id for s in sites if s.pop == pop][room]
-            problems.append(
-                (last, "pop", f"PoP {pop!r} has {count} sites but its VLAN pool holds {room}")
-            )
+    for pop, ids in sorted(per_pop.items()):
+        room = topology.vlan_room(pop) if pop in known else len(ids)
+        if len(ids) > room:
+            msg = f"PoP {pop!r} has {len(ids)} sites but its access VLANs hold {room}"
+            problems.append((ids[room], "pop", msg))
     return problems

@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from megalis_net import validate
 from megalis_net.cli import context
 from megalis_net.cli.output import console, error_line, print_json, table
-from megalis_net.errors import InputError, Problem, UsageError
+from megalis_net.errors import UsageError
 from megalis_net.generator import generate_sites
-from megalis_net.importer import import_export, write_rejected
-from megalis_net.model import Community, Site, SiteKind
+from megalis_net.importer import accepted_sites, import_export, rejects_path, write_rejected
+from megalis_net.model import Community, SiteKind
 from megalis_net.sites import format_sites, site_to_row, write_sites
 
 app = typer.Typer(
@@ -25,15 +24,6 @@ OutOption = Annotated[
     Path | None,
     typer.Option("--out", help="Site file to write (default: the inventory's sites.csv)."),
 ]
-
-
-def _check(ctx: typer.Context, sites: list[Site], origin: Path) -> None:
-    """Rules that need the whole population (overlaps, VLAN room) before anything is written."""
-    problems = validate.check_sites(context.topology(ctx).topology, sites)
-    if problems:
-        raise InputError(
-            [Problem(str(origin), None, f"{sid}.{col}", msg) for sid, col, msg in problems]
-        )
 
 
 @app.command("import")
@@ -55,12 +45,9 @@ def import_(
 ) -> None:
     """Import Mégalis I's site export; nothing is written unless every row is good (or --skip-bad)."""
     result = import_export(file, context.topology(ctx).topology)
-    if result.problems and not skip_bad:
-        raise InputError(list(result.problems))
-    sites = list(result.sites)
-    _check(ctx, sites, file)
+    sites = list(accepted_sites(result, skip_bad))
     target = out or context.paths(ctx).sites_file
-    rejects_file = rejects or file.with_name(f"{file.stem}.rejected{file.suffix or '.csv'}")
+    rejects_file = rejects or rejects_path(file)
     if result.rejected:
         write_rejected(result, rejects_file)
     write_sites(target, sites)
@@ -84,7 +71,7 @@ def import_(
 @app.command()
 def generate(
     ctx: typer.Context,
-    count: Annotated[int, typer.Option("--count", min=1, max=1_000_000, help="Number of sites.")],
+    count: Annotated[int, typer.Option("--count", min=1, help="Number of sites.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same file.")] = 1,
     out: Annotated[Path, typer.Option("--out", help="File to write, or - for stdout.")] = Path("-"),
 ) -> None:

@@ -303,9 +303,16 @@ class Site(Frozen):
     longitude: float = Field(ge=-5.5, le=-0.9)
     pop: Name
     community: Community
-    rate_mbps: int = Field(gt=0, le=MAX_ACCESS_RATE_MBPS)
+    rate_mbps: int = Field(gt=0)
     l2_renater: bool = False
     legacy: LegacyAttachment | None = None
+
+    @field_validator("rate_mbps")
+    @classmethod
+    def _at_most_1g(cls, rate: int) -> int:
+        if rate > MAX_ACCESS_RATE_MBPS:
+            raise ValueError("rate above 1 Gb/s, the highest access rate (Mb/s)")
+        return rate
 
 
 class Network(Frozen):

@@ -35,16 +35,23 @@ def test_validate_counts_everything(network_copy: NetworkCopy) -> None:
     result = run(network_copy, "topology", "validate", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
-        "valid": True, "pops": 8, "links": 12, "upstreams": 3, "devices": 8, "sites": 4,
+        "valid": True, "pops": 8, "links": 13, "upstreams": 4, "devices": 8, "sites": 4,
     }  # fmt: skip
 
 
 def test_validate_reports_bad_input_in_one_line_each(network_copy: NetworkCopy) -> None:
-    network_copy.edit("topology/links.yaml", "a: vannes,       b: lorient", "a: vanes,        b: lorient")
+    network_copy.edit(
+        "topology/links.yaml", "a: vannes,       b: lorient", "a: vanes,        b: lorient"
+    )
     network_copy.edit("inventory/sites.csv", "brest,research,500,", "brest,research,10000,")
     result = run(network_copy, "topology", "validate")
-    assert_one_line_errors(result, "links.yaml:", "links[1].a: ", "unknown PoP 'vanes'", "sites.csv:4: rate_mbps")
-    assert len(result.stderr.strip().splitlines()) == 2
+    assert_one_line_errors(
+        result,
+        "links.yaml:20: links[1].a: link to a missing node: unknown PoP 'vanes'",
+        "pops.yaml:7: ring[1]: no ring link between 'vannes' and 'lorient'",
+        "sites.csv:4: rate_mbps: rate above 1 Gb/s, the highest access rate (Mb/s) (got '10000')",
+    )
+    assert len(result.stderr.strip().splitlines()) == 3
 
 
 def test_show_counts_sites_per_pop_and_community(network_copy: NetworkCopy) -> None:
@@ -56,7 +63,9 @@ def test_show_counts_sites_per_pop_and_community(network_copy: NetworkCopy) -> N
     assert pops["rennes"]["upstreams"] == ["internet-ft", "renater"]
     assert sum(p["sites"] for p in pops.values()) == 4
     human = run(network_copy, "topology", "show")
-    assert human.exit_code == 0 and "saint-brieuc" in human.stdout and "Backbone links" in human.stdout
+    assert (
+        human.exit_code == 0 and "saint-brieuc" in human.stdout and "Backbone links" in human.stdout
+    )
 
 
 def test_export_json_to_file(network_copy: NetworkCopy, tmp_path: Path) -> None:
@@ -77,13 +86,17 @@ def test_sites_list_filters(network_copy: NetworkCopy) -> None:
     result = run(network_copy, "sites", "list", "--community", "research", "--json")
     assert result.exit_code == 0, result.output
     assert [row["id"] for row in json.loads(result.stdout)] == ["T-0003"]
-    assert_one_line_errors(run(network_copy, "sites", "list", "--pop", "dinan"), "unknown PoP 'dinan'")
+    assert_one_line_errors(
+        run(network_copy, "sites", "list", "--pop", "dinan"), "unknown PoP 'dinan'"
+    )
 
 
 def test_sites_generate_is_deterministic(network_copy: NetworkCopy, tmp_path: Path) -> None:
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     for out in (first, second):
-        result = run(network_copy, "sites", "generate", "--count", "40", "--seed", "7", "--out", str(out))
+        result = run(
+            network_copy, "sites", "generate", "--count", "40", "--seed", "7", "--out", str(out)
+        )
         assert result.exit_code == 0, result.output
     assert first.read_bytes() == second.read_bytes()
     assert len(first.read_text().splitlines()) == 41
@@ -99,7 +112,9 @@ def test_sites_import_writes_the_site_file(network_copy: NetworkCopy, tmp_path: 
     assert [row["id"] for row in listed] == ["MEG1-00001", "MEG1-00002", "MEG1-00003"]
 
 
-def test_sites_import_with_a_bad_row_writes_nothing(network_copy: NetworkCopy, tmp_path: Path) -> None:
+def test_sites_import_with_a_bad_row_writes_nothing(
+    network_copy: NetworkCopy, tmp_path: Path
+) -> None:
     before = (network_copy.inventory / "sites.csv").read_bytes()
     export = _export_with(tmp_path, bad_rows=1)
     result = run(network_copy, "sites", "import", str(export))
@@ -108,10 +123,14 @@ def test_sites_import_with_a_bad_row_writes_nothing(network_copy: NetworkCopy, t
     assert not list(tmp_path.glob("*.rejected.*"))
 
 
-def test_sites_import_skip_bad_keeps_the_good_rows(network_copy: NetworkCopy, tmp_path: Path) -> None:
+def test_sites_import_skip_bad_keeps_the_good_rows(
+    network_copy: NetworkCopy, tmp_path: Path
+) -> None:
     export = _export_with(tmp_path, bad_rows=1)
     rejects = tmp_path / "rejects.csv"
-    result = run(network_copy, "sites", "import", str(export), "--skip-bad", "--rejects", str(rejects))
+    result = run(
+        network_copy, "sites", "import", str(export), "--skip-bad", "--rejects", str(rejects)
+    )
     assert result.exit_code == 0, result.output
     listed = json.loads(run(network_copy, "sites", "list", "--json").stdout)
     assert len(listed) == 3
@@ -124,11 +143,15 @@ def test_audit_passes_on_the_default_design(network_copy: NetworkCopy) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["violations"] == []
-    assert report["scenarios"] == 12 + 8 + 8
+    assert report["scenarios"] == 13 + 8 + 8  # links (ring, extension, upstream), PoPs, SRLGs
 
 
 def test_audit_fails_with_a_single_extension_link(network_copy: NetworkCopy) -> None:
-    network_copy.edit("topology/links.yaml", "  - {name: ext-rennes-saint-malo-b,", "  # - {name: ext-rennes-saint-malo-b,")
+    network_copy.edit(
+        "topology/links.yaml",
+        "  - {name: ext-rennes-saint-malo-b,",
+        "  # - {name: ext-rennes-saint-malo-b,",
+    )
     result = run(network_copy, "audit")
     assert result.exit_code == 1, result.output
     assert "ext-rennes-saint-malo-a" in result.stdout
@@ -143,7 +166,16 @@ def test_audit_refuses_bad_depth(network_copy: NetworkCopy, depth: str) -> None:
 
 
 def test_missing_topology_folder_is_one_line(tmp_path: Path, network_copy: NetworkCopy) -> None:
-    result = runner.invoke(app, ["--topology", str(tmp_path / "nowhere"), "--inventory", str(network_copy.inventory), "audit"])
+    result = runner.invoke(
+        app,
+        [
+            "--topology",
+            str(tmp_path / "nowhere"),
+            "--inventory",
+            str(network_copy.inventory),
+            "audit",
+        ],
+    )
     assert_one_line_errors(result, "pops.yaml: file not found")
 
 

@@ -23,6 +23,7 @@ def test_json_export_reads_back_with_networkx(network_copy: NetworkCopy) -> None
         "internet-ft",
         "internet-neuf",
         "renater",
+        "renater-brest",
     ]
     assert sorted(n for n, k in kinds.items() if k == "site") == [
         "T-0001",

@@ -68,7 +68,7 @@ BAD_INPUTS = [
     ),
     pytest.param(
         "inventory/sites.csv", "brest,research,500,", "brest,research,10000,",
-        "rate_mbps", "less than or equal to 1000", "T-0003", id="rate-above-1g",
+        "rate_mbps", "rate above 1 Gb/s", "T-0003", id="rate-above-1g",
     ),
     pytest.param(
         "inventory/sites.csv", "lorient,health,", "lorient,healt,",

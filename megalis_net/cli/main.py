@@ -24,7 +24,7 @@ EXIT_BAD_INPUT = 2
 class MegalisGroup(TyperGroup):
     """Translates the project's exceptions into one-line errors and exit codes."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context is private
         try:
             return super().invoke(ctx)
         except InputError as exc:

@@ -52,10 +52,10 @@ def run_audit(network: Network, depth: int = 1) -> AuditReport:
     Examples:
         >>> report = run_audit(network, depth=2)  # doctest: +SKIP
         >>> report.passed, report.scenario_count  # doctest: +SKIP
-        (True, 406)
+        (True, 435)
     """
     if not 0 <= depth <= MAX_DEPTH:
-        raise UsageError(f"audit depth must be between 1 and {MAX_DEPTH}, got {depth}")
+        raise UsageError(f"audit depth must be between 0 and {MAX_DEPTH}, got {depth}")
     backbone = build_backbone(network.topology)
     demand = aggregate_demand(network, backbone)
     judge = Judge(backbone, demand, network.topology.policy)

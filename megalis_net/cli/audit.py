@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from megalis_net.audit import AuditReport, ScenarioResult, run_audit
 from megalis_net.cli import context
@@ -54,7 +55,14 @@ def _print_report(report: AuditReport, top: int) -> None:
     title = f"Worst {len(rows)} of {report.scenario_count} failure scenarios (depth {report.depth})"
     console.print(table(title, columns, rows))
     for finding in report.violations:
-        console.print(f"[red]violation[/] {finding.scenario}: {finding.detail}", highlight=False)
+        console.print(f"[red]violation[/] {escape(finding.detail)}", highlight=False)
+    single = [f for r in report.results if r.scenario.depth == 1 for f in r.findings
+              if f.severity is Severity.WARNING]  # fmt: skip
+    for finding in single[:top]:
+        console.print(f"[yellow]warning[/] {escape(finding.detail)}", highlight=False)
+    hidden = len(report.warnings) - min(len(single), top)
+    if hidden:
+        console.print(f"… and {hidden} more warnings (--json lists them all)")
     if report.worst_link is not None:
         w = report.worst_link
         console.print(

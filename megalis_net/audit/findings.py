@@ -3,7 +3,7 @@
 Severity follows ``topology/policy.yaml``: findings of scenarios deeper than
 ``required_depth`` are warnings; within it, a scenario that fails a PoP gets
 ``pop_failure`` (a PoP failure always cuts its own single-homed sites, and
-here Renater with Rennes), anything else is a violation.
+and any PoP that hangs on it alone), anything else is a violation.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ or bad usage (one line per problem on stderr, no traceback).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,26 @@ EXIT_BAD_INPUT = 2
 
 class MegalisGroup(TyperGroup):
     """Translates the project's exceptions into one-line errors and exit codes."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Usage errors (bad option values) get one line too, not a framed panel."""
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:
+            if not standalone:
+                raise
+            format_message = getattr(exc, "format_message", None)
+            error_line(format_message() if format_message else str(exc))
+            sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
+        except typer.Abort:
+            if not standalone:
+                raise
+            error_line("aborted")
+            sys.exit(1)
+        if standalone:
+            sys.exit(code if isinstance(code, int) else 0)
+        return code
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context is private
         try:

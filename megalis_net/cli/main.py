@@ -8,6 +8,7 @@ or bad usage (one line per problem on stderr, no traceback).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,11 +26,18 @@ EXIT_BAD_INPUT = 2
 class MegalisGroup(TyperGroup):
     """Translates the project's exceptions into one-line errors and exit codes."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Usage errors (bad option values) get one line too, not a framed panel."""
-        standalone = kwargs.pop("standalone_mode", True)
+        standalone = standalone_mode
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, complete_var, False, **extra)
         except typer.TyperException as exc:
             if not standalone:
                 raise

@@ -49,10 +49,8 @@ __all__ = [
 def run_audit(network: Network, depth: int = 1) -> AuditReport:
     """Fail every element (and, at depth 2, every pair) and judge each outcome.
 
-    Examples:
-        >>> report = run_audit(network, depth=2)  # doctest: +SKIP
-        >>> report.passed, report.scenario_count  # doctest: +SKIP
-        (True, 435)
+    On the shipped model, depth 2 gives 435 scenarios: 29 single failures
+    (13 links, 8 PoPs, 8 SRLGs) and every pair of them.
     """
     if not 0 <= depth <= MAX_DEPTH:
         raise UsageError(f"audit depth must be between 0 and {MAX_DEPTH}, got {depth}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +10,10 @@ import typer
 from megalis_net.loader import LoadedTopology, load_network, load_topology
 from megalis_net.model import Network
 
-DEFAULT_TOPOLOGY = Path(os.environ.get("MEGALIS_TOPOLOGY", "topology"))
-DEFAULT_INVENTORY = Path(os.environ.get("MEGALIS_INVENTORY", "inventory"))
+# Relative to where the command runs; $MEGALIS_TOPOLOGY / $MEGALIS_INVENTORY override
+# (read by the global options).
+DEFAULT_TOPOLOGY = Path("topology")
+DEFAULT_INVENTORY = Path("inventory")
 
 
 @dataclass(frozen=True)

@@ -195,3 +195,13 @@ def _export_with(tmp_path: Path, bad_rows: int) -> Path:
     path = tmp_path / "export.csv"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
     return path
+
+
+def test_paths_come_from_the_environment(network_copy: NetworkCopy) -> None:
+    env = {
+        "MEGALIS_TOPOLOGY": str(network_copy.topology),
+        "MEGALIS_INVENTORY": str(network_copy.inventory),
+    }
+    result = runner.invoke(app, ["topology", "validate", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sites"] == 4  # the copy's 4 sites, not the shipped 3000

@@ -61,10 +61,6 @@ def load_of(res: ScenarioResult, link: str, direction: str) -> float:
     return next(x.load_mbps for x in res.loads if x.link == link and x.direction == direction)
 
 
-def report_pops(report: AuditReport) -> set[str]:
-    return {p for r in report.results for p in r.scenario.failed_pops}
-
-
 def site(number: int, pop: str, kind: SiteKind, community: Community, rate: int) -> Site:
     return Site(
         id=f"H-{number:04d}", name=f"Site {number}", kind=kind, commune="Rennes",

@@ -30,6 +30,7 @@ TOPOLOGY_FILES: dict[str, tuple[str, ...]] = {
     "services.yaml": ("vpns", "l2_services"),
     "pools.yaml": ("pools",),
     "policy.yaml": ("policy", "traffic"),
+    "routing.yaml": ("routing",),
 }
 SITES_FILE = "sites.csv"
 HOSTS_FILE = "hosts.yaml"

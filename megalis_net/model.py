@@ -174,6 +174,7 @@ class Provider(Frozen):
     name: Name
     display_name: str
     lots: tuple[Lot, ...]
+    asn: int = Field(ge=1, le=4_294_967_295)
 
 
 class VlanRange(Frozen):
@@ -201,6 +202,8 @@ class Pools(Frozen):
     legacy_lans: IPv4Network
     site_lans: dict[Community, IPv4Network]
     access_vlans: VlanRange
+    # Prefix length of the LAN a new site gets from its community's pool.
+    new_site_lan_length: int = Field(default=28, ge=16, le=30)
 
     def named_prefixes(self) -> list[tuple[str, IPv4Network]]:
         """Every pool prefix with its dotted field path, for overlap checks."""
@@ -209,6 +212,25 @@ class Pools(Frozen):
             for name in ("loopbacks", "backbone_links", "site_links", "management", "legacy_lans")
         ]
         return fixed + [(f"site_lans.{c.value}", p) for c, p in self.site_lans.items()]
+
+
+class LocalPreference(Frozen):
+    primary: int = Field(default=200, ge=0, le=4_294_967_295)
+    secondary: int = Field(default=100, ge=0, le=4_294_967_295)
+
+
+class Routing(Frozen):
+    """How the backbone routes: AS, IS-IS, route reflectors, exit policy."""
+
+    asn: int = Field(ge=1, le=4_294_967_295)
+    isis_area: Annotated[str, Field(pattern=r"^[0-9a-f]{2}(\.[0-9a-f]{4}){1,6}$")]
+    # PoPs whose PE reflects iBGP routes; two, on different PoPs.
+    route_reflectors: tuple[Name, ...]
+    # Route-target numbers of the extranet VRFs that hold each kind of upstream.
+    extranets: dict[UpstreamKind, int]
+    local_preference: LocalPreference = LocalPreference()
+    # AS-path prepends on what we announce to a secondary upstream.
+    secondary_prepend: int = Field(default=3, ge=0, le=10)
 
 
 class Policy(Frozen):
@@ -258,11 +280,21 @@ class Topology(Frozen):
     vpns: tuple[Vpn, ...]
     l2_services: tuple[L2Service, ...] = ()
     pools: Pools
+    routing: Routing
     policy: Policy = Policy()
     traffic: TrafficModel
 
     def pop(self, name: str) -> Pop:
         return next(p for p in self.pops if p.name == name)
+
+    def vpn(self, community: Community) -> Vpn:
+        return next(v for v in self.vpns if v.community is community)
+
+    def provider(self, name: str) -> Provider:
+        return next(p for p in self.providers if p.name == name)
+
+    def upstream(self, name: str) -> Upstream:
+        return next(u for u in self.upstreams if u.name == name)
 
     def vlan_room(self, pop: str) -> int:
         """How many site attachments the PoP can hold: one VLAN each, per access port."""

@@ -125,9 +125,39 @@ def _check_pools(topology: Topology) -> Iterator[TopologyFinding]:
             yield ("pools", "site_lans"), f"no site LAN pool for community {community.value!r}"
 
 
+def _check_routing(topology: Topology) -> Iterator[TopologyFinding]:
+    routing = topology.routing
+    pops = {p.name for p in topology.pops}
+    reflectors = routing.route_reflectors
+    for i, pop in enumerate(reflectors):
+        if pop not in pops:
+            yield ("routing", "route_reflectors", i), f"unknown PoP {pop!r}"
+    if len(reflectors) != 2 or len(set(reflectors)) != 2:
+        yield ("routing", "route_reflectors"), "name two route reflectors on different PoPs"
+    kinds = {u.kind for u in topology.upstreams}
+    for kind in sorted(kinds - routing.extranets.keys()):
+        yield ("routing", "extranets"), f"no extranet route target for {kind.value} upstreams"
+    vpn_ids = {v.vpn_id: v.community.value for v in topology.vpns}
+    for kind, number in routing.extranets.items():
+        if number in vpn_ids:
+            yield (
+                ("routing", "extranets", kind.value),
+                f"{number} is already the vpn_id of community {vpn_ids[number]!r}",
+            )
+    if routing.asn in {p.asn for p in topology.providers}:
+        yield ("routing", "asn"), f"AS {routing.asn} is also an upstream provider's AS"
+
+
 def check_topology(topology: Topology) -> list[TopologyFinding]:
     """Every cross-reference problem of the topology."""
-    checks = (_check_unique, _check_ring, _check_links, _check_upstreams, _check_pools)
+    checks = (
+        _check_unique,
+        _check_ring,
+        _check_links,
+        _check_upstreams,
+        _check_pools,
+        _check_routing,
+    )
     return [finding for check in checks for finding in check(topology)]
 
 

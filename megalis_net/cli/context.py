@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from megalis_net.ipam import Allocations, load_allocations
 from megalis_net.loader import LoadedTopology, load_network, load_topology
 from megalis_net.model import Network
 
@@ -34,6 +35,10 @@ def paths(ctx: typer.Context) -> Paths:
 def network(ctx: typer.Context) -> Network:
     where = paths(ctx)
     return load_network(where.topology, where.inventory)
+
+
+def allocations(ctx: typer.Context) -> Allocations:
+    return load_allocations(paths(ctx).inventory)
 
 
 def topology(ctx: typer.Context) -> LoadedTopology:

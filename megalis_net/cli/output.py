@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 # Piped output (CI logs, files) is not cut to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)

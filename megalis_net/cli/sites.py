@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from megalis_net.cli import context
-from megalis_net.cli.output import console, error_line, print_json, table
+from megalis_net.cli.output import JsonOption, console, error_line, print_json, table
 from megalis_net.errors import UsageError
 from megalis_net.generator import generate_sites
 from megalis_net.importer import accepted_sites, import_export, rejects_path, write_rejected
@@ -19,7 +19,6 @@ app = typer.Typer(
     help="Establishments: import from Mégalis I, generate, list.", no_args_is_help=True
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 OutOption = Annotated[
     Path | None,
     typer.Option("--out", help="Site file to write (default: the inventory's sites.csv)."),

@@ -8,15 +8,13 @@ from typing import Annotated
 import typer
 
 from megalis_net.cli import context
-from megalis_net.cli.output import console, print_json, table
+from megalis_net.cli.output import JsonOption, console, print_json, table
 from megalis_net.fileio import atomic_write_text
 from megalis_net.graph import ExportFormat, build_graph, export_graph
 from megalis_net.model import Community
 from megalis_net.summary import NetworkSummary, summarise
 
 app = typer.Typer(help="Check, show and export the backbone design.", no_args_is_help=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @app.command()

@@ -1,6 +1,11 @@
 """Intent: the per-router records the templates format (see ``intent.model``)."""
 
-from megalis_net.intent.build import MissingAllocation, build_intents, check_allocated
+from megalis_net.intent.build import (
+    MissingAllocation,
+    build_intents,
+    check_allocated,
+    devices_of_site,
+)
 from megalis_net.intent.model import DeviceIntent, PortRole
 from megalis_net.intent.naming import NAMING
 
@@ -11,4 +16,5 @@ __all__ = [
     "PortRole",
     "build_intents",
     "check_allocated",
+    "devices_of_site",
 ]

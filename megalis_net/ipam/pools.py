@@ -46,9 +46,12 @@ class AddressPool:
         self._end = int(prefix.broadcast_address) + 1
         # Disjoint used blocks, sorted: starts and (exclusive) ends side by side.
         spans = sorted(
-            (int(n.network_address), int(n.broadcast_address) + 1)
-            for n in used
-            if n.overlaps(prefix)
+            (start, end)
+            for start, end in (
+                (int(n.network_address), int(n.network_address) + (1 << (32 - n.prefixlen)))
+                for n in used
+            )
+            if start < self._end and end > int(prefix.network_address)
         )
         self._starts = [s for s, _ in spans]
         self._ends = [e for _, e in spans]

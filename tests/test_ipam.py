@@ -17,6 +17,7 @@ from megalis_net.ipam import (
     load_allocations,
     save_allocations,
 )
+from megalis_net.ipam.allocate import LanOverlap
 from megalis_net.ipam.store import format_allocations_yaml, format_site_allocations
 from megalis_net.loader import load_network
 from megalis_net.model import Network, Site
@@ -139,7 +140,9 @@ def test_vlans_spill_to_the_next_access_port_then_run_out(network_copy: NetworkC
     network_copy.edit("topology/pools.yaml", "{first: 100, last: 3999}", "{first: 100, last: 101}")
     network = load_network(network_copy.topology, network_copy.inventory)
     research = next(s for s in network.sites if s.l2_renater)  # two VLANs at brest
-    extra = research.model_copy(update={"id": "T-0009", "name": "x", "l2_renater": False})
+    extra = research.model_copy(
+        update={"id": "T-0009", "name": "x", "l2_renater": False, "legacy": None}
+    )
     port_1 = allocate(network.model_copy(update={"sites": (*network.sites, extra)}), Allocations())
     assert (port_1.allocations.sites["T-0009"].port, port_1.allocations.sites["T-0009"].vlan) == (
         1,
@@ -187,3 +190,17 @@ def test_link_nets_are_slash_31s_inside_their_pool(shipped: Network) -> None:
     assert all(net.prefixlen == 31 and net.subnet_of(pool) for net in links.values())
     assert len(set(links.values())) == len(links)
     assert IPv4Network("10.0.1.0/31") in links.values()
+
+
+def test_imported_lan_overlapping_a_pool_lan_is_refused(network_copy: NetworkCopy) -> None:
+    network = load_network(network_copy.topology, network_copy.inventory)
+    allocations = allocate(network, Allocations()).allocations
+    pool_lan = allocations.sites["T-0004"].lan  # T-0004 has no legacy LAN: its LAN is a pool one
+    site = network.sites[0]
+    legacy = site.legacy.model_copy(  # type: ignore[union-attr]
+        update={"lan_prefix": pool_lan, "gateway": pool_lan[1]}
+    )
+    imported = site.model_copy(update={"id": "T-0005", "name": "Imported", "legacy": legacy})
+    grown = network.model_copy(update={"sites": (*network.sites, imported)})
+    with pytest.raises(LanOverlap, match=f"LAN {pool_lan} of site T-000[45] overlaps"):
+        allocate(grown, allocations)

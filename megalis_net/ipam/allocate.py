@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
 
+from megalis_net.errors import MegalisError
 from megalis_net.ipam.model import Allocations, SiteAllocation
 from megalis_net.ipam.pools import AddressPool, VlanPool
 from megalis_net.model import Community, Network, Site, Topology
@@ -61,6 +62,7 @@ def allocate(
     sites, moved = _allocate_sites(
         network, current.sites, release_orphans, added, orphans, released
     )
+    _check_lans_disjoint(sites)
     allocations = Allocations(
         loopbacks={k: v.network_address for k, v in loopbacks.items()},
         links=links,
@@ -130,6 +132,24 @@ def _with_lan(site: Site, alloc: SiteAllocation) -> SiteAllocation:
     if site.legacy and alloc.lan != site.legacy.lan_prefix:
         return replace(alloc, lan=site.legacy.lan_prefix)
     return alloc
+
+
+class LanOverlap(MegalisError):
+    """Two sites would hold overlapping LANs (a legacy LAN imported onto a pool LAN)."""
+
+
+def _check_lans_disjoint(sites: Mapping[str, SiteAllocation]) -> None:
+    # Sorted by start, an overlap always shows between neighbours (widest kept).
+    ordered = sorted(sites.values(), key=lambda a: (a.lan.network_address, a.lan.prefixlen))
+    widest: SiteAllocation | None = None
+    for alloc in ordered:
+        if widest is not None and alloc.lan.overlaps(widest.lan):
+            raise LanOverlap(
+                f"LAN {alloc.lan} of site {alloc.site} overlaps LAN {widest.lan}"
+                f" of site {widest.site}"
+            )
+        if widest is None or alloc.lan.broadcast_address > widest.lan.broadcast_address:
+            widest = alloc
 
 
 class _SitePools:

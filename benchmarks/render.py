@@ -41,7 +41,7 @@ from megalis_net.intent import DeviceIntent, build_intents
 from megalis_net.ipam import Allocations, load_allocations
 from megalis_net.loader import load_network
 from megalis_net.model import Network, Platform
-from megalis_net.render import ENTRY, TEMPLATES, render_all
+from megalis_net.render import ENTRY, environment, render_all
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
@@ -68,13 +68,9 @@ def ours(network: Network, allocations: Allocations, platform: Platform) -> dict
 
 
 def fresh_environment(platform: Platform) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / platform.value),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    """A new environment, as template_file builds per host (ours is cached)."""
+    fresh: jinja2.Environment = environment.__wrapped__(platform)
+    return fresh
 
 
 def nornir_render(task: Task, intents: dict[str, DeviceIntent], platform: Platform) -> Result:

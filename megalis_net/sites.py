@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from megalis_net.errors import InputError, Problem
+from megalis_net.csvfile import open_csv
+from megalis_net.errors import Problem
 from megalis_net.fileio import atomic_write_text
 from megalis_net.model import Site
 from megalis_net.pydantic_errors import located_errors
@@ -122,14 +123,7 @@ def parse_site_row(row: dict[str, str]) -> tuple[Site | None, list[tuple[str, st
 def read_sites(path: Path) -> tuple[list[Site], dict[str, int], list[Problem]]:
     """Parse the site file: the good sites, the line of each site id, every problem."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(name, None, "", f"cannot read site file: {exc}")]) from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in SITE_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputError([Problem(name, 1, c, "missing column") for c in missing])
+    reader = open_csv(path, SITE_COLUMNS, "site file")
     sites: list[Site] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}

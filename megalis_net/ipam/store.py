@@ -16,6 +16,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any, TypeVar
 
+from megalis_net.csvfile import open_csv
 from megalis_net.errors import InputError, Problem
 from megalis_net.fileio import atomic_write_text
 from megalis_net.ipam.model import Allocations, SiteAllocation
@@ -114,14 +115,7 @@ def _claims(alloc: SiteAllocation) -> list[tuple[str, Any]]:
 
 def _read_site_rows(path: Path, problems: list[Problem]) -> dict[str, SiteAllocation]:
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(name, None, "", f"cannot read: {exc}")]) from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in SITE_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputError([Problem(name, 1, c, "missing column") for c in missing])
+    reader = open_csv(path, SITE_COLUMNS, "site allocations")
     sites: dict[str, SiteAllocation] = {}
     holders: dict[Any, str] = {}
     for row in reader:

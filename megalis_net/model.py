@@ -14,6 +14,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+NEVER_ANNOUNCED = tuple(
+    IPv4Network(p)
+    for p in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8")
+)
+"""RFC 1918, RFC 6598 and loopback space: never announced to an upstream."""
+
 MAX_ACCESS_RATE_MBPS = 1000
 """Access rates go up to 1 Gb/s (the source document)."""
 
@@ -231,6 +237,16 @@ class Routing(Frozen):
     local_preference: LocalPreference = LocalPreference()
     # AS-path prepends on what we announce to a secondary upstream.
     secondary_prepend: int = Field(default=3, ge=0, le=10)
+    # Public aggregates announced to the upstreams: nothing else ever is.
+    announced_prefixes: tuple[IPv4Network, ...] = ()
+
+    @field_validator("announced_prefixes")
+    @classmethod
+    def _public_only(cls, prefixes: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        for prefix in prefixes:
+            if any(prefix.overlaps(private) for private in NEVER_ANNOUNCED):
+                raise ValueError(f"{prefix} is private space: it must never be announced upstream")
+        return prefixes
 
 
 class Policy(Frozen):

@@ -60,7 +60,8 @@ def network_copy(tmp_path: Path) -> NetworkCopy:
 
 @pytest.fixture(scope="session")
 def render_network(tmp_path_factory: pytest.TempPathFactory) -> tuple[Network, Allocations]:
-    """A small allocated network for rendering tests: six sites that cover every case.
+    """A small allocated network for rendering tests: six sites that cover every case,
+    and two announced (documentation) prefixes.
 
     tests/fixtures/render/sites.csv: two Rennes sites (one with the L2 Renater
     service, switched locally at the hand-off PoP), a Brest research site with
@@ -70,6 +71,14 @@ def render_network(tmp_path_factory: pytest.TempPathFactory) -> tuple[Network, A
     shutil.copytree(ROOT / "topology", root / "topology")
     shutil.copytree(ROOT / "inventory", root / "inventory")
     shutil.copy(FIXTURES / "render" / "sites.csv", root / "inventory" / "sites.csv")
+    routing = root / "topology" / "routing.yaml"
+    text = routing.read_text(encoding="utf-8")
+    # Documentation prefixes, so that the announcement policies have something to render.
+    routing.write_text(
+        text.replace(
+            "announced_prefixes: []", "announced_prefixes: [192.0.2.0/24, 198.51.100.0/24]"
+        )
+    )
     (root / "inventory" / SITE_ALLOCATIONS_FILE).unlink()
     network = load_network(root / "topology", root / "inventory")
     return network, allocate(network, load_allocations(root / "inventory")).allocations

@@ -6,10 +6,14 @@ from ipaddress import IPv4Address
 
 import pytest
 
+from megalis_net.errors import InputError
 from megalis_net.intent import DeviceIntent, MissingAllocation, PortRole, build_intents
-from megalis_net.ipam import Allocations
+from megalis_net.intent.model import PolicyMatch
+from megalis_net.ipam import Allocations, load_allocations
+from megalis_net.loader import load_network
 from megalis_net.model import Community, Network, Platform
 from megalis_net.provision import SiteRequest, add_site
+from tests.conftest import ROOT, NetworkCopy
 
 Small = tuple[Network, Allocations]
 
@@ -154,3 +158,22 @@ def test_loopbacks_are_router_ids_and_isis_system_ids(intents: dict) -> None:
         assert IPv4Address(".".join(str(int(octets[i : i + 3])) for i in range(0, 12, 3))) == (
             intent.router_id
         )
+
+
+def test_nothing_private_is_announced_upstream() -> None:
+    network = load_network(ROOT / "topology", ROOT / "inventory")
+    intents = build_intents(network, load_allocations(ROOT / "inventory"))
+    outs = [p for i in intents.values() for p in i.policies if p.name.endswith("-OUT")]
+    assert len(outs) == 4
+    assert all(p.match is PolicyMatch.ANNOUNCED and p.prefixes == () for p in outs)
+
+
+def test_private_announced_prefix_is_refused_with_its_line(network_copy: NetworkCopy) -> None:
+    path = network_copy.edit(
+        "topology/routing.yaml", "announced_prefixes: []", "announced_prefixes: [10.64.0.0/12]"
+    )
+    with pytest.raises(InputError) as caught:
+        load_network(network_copy.topology, network_copy.inventory)
+    message = str(caught.value.problems[0])
+    assert message.startswith(f"{path}:")
+    assert ": routing.announced_prefixes: 10.64.0.0/12 is private space" in message

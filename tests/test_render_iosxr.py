@@ -240,7 +240,7 @@ def test_small_network_exercises_every_template_branch(small: Rendered) -> None:
     assert {p.match.value for i in intents for p in i.policies} == {
         "default-only",
         "not-default",
-        "any",
+        "announced",
     }
     assert any(p.prepend for i in intents for p in i.policies)
     assert any(i.bgp.cluster_id for i in intents) and not all(i.bgp.cluster_id for i in intents)

@@ -454,7 +454,12 @@ def _policies(index: _Index, device: Device) -> tuple[RoutePolicy, ...]:
         prepend = () if primary else (routing.asn,) * routing.secondary_prepend
         policies += [
             RoutePolicy(policy_name(upstream, "in"), match, local_preference=preference),
-            RoutePolicy(policy_name(upstream, "out"), PolicyMatch.ANY, prepend=prepend),
+            RoutePolicy(
+                policy_name(upstream, "out"),
+                PolicyMatch.ANNOUNCED,
+                prepend=prepend,
+                prefixes=routing.announced_prefixes,
+            ),
         ]
     return tuple(sorted(policies, key=lambda p: p.name))
 

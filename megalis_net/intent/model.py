@@ -24,7 +24,7 @@ class PortRole(StrEnum):
 class PolicyMatch(StrEnum):
     DEFAULT_ONLY = "default-only"
     NOT_DEFAULT = "not-default"
-    ANY = "any"
+    ANNOUNCED = "announced"  # only the prefixes listed on the policy (none: nothing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,7 @@ class RoutePolicy:
     match: PolicyMatch
     local_preference: int | None = None
     prepend: tuple[int, ...] = ()
+    prefixes: tuple[IPv4Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from megalis_net.errors import MegalisError
 from megalis_net.fileio import atomic_write_text
 from megalis_net.intent import DeviceIntent
 from megalis_net.model import Platform
+from megalis_net.quirks import TEMPLATE_GLOBALS
 
 TEMPLATES = Path(
     os.environ.get("MEGALIS_TEMPLATES", Path(__file__).resolve().parent.parent / "templates")
@@ -31,7 +32,7 @@ class TemplateError(MegalisError):
 
 @cache
 def environment(platform: Platform, root: Path = TEMPLATES) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root / platform.value),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -39,6 +40,8 @@ def environment(platform: Platform, root: Path = TEMPLATES) -> jinja2.Environmen
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.globals.update(TEMPLATE_GLOBALS.get(platform, {}))
+    return env
 
 
 def render_device(intent: DeviceIntent, root: Path = TEMPLATES) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from megalis_net.errors import MegalisError
@@ -36,3 +39,40 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
     atomic_write_bytes(path, text.encode(encoding))
+
+
+LOCK_FILE = ".megalis.lock"
+
+
+class Busy(MegalisError):
+    """Another megalis-net is changing the same files."""
+
+
+@contextmanager
+def exclusive(directory: Path) -> Iterator[None]:
+    """Hold ``directory``'s lock: one writer at a time reads, changes and writes it.
+
+    Non-blocking: a second engineer running ``site add`` on the same
+    inventory is told at once, rather than waiting or losing an update.
+    """
+    path = directory / LOCK_FILE
+    try:
+        handle = path.open("a+")
+    except OSError as exc:
+        raise WriteError(f"cannot lock {directory}: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise Busy(f"{directory} is being changed by {holder}; try again") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"megalis-net pid {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)

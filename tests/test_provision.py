@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
+from megalis_net.fileio import exclusive
 from megalis_net.ipam import ALLOCATIONS_FILE, SITE_ALLOCATIONS_FILE
 from tests.conftest import NetworkCopy
 from tests.test_cli import assert_one_line_errors, run
@@ -169,3 +170,13 @@ def test_render_unknown_device_is_one_line(allocated: NetworkCopy, tmp_path: Pat
     result = run(allocated, "render", "--device", "pe-nantes", "--out", str(tmp_path))
     assert_one_line_errors(result, "--device: unknown router 'pe-nantes'")
     assert not tmp_path.joinpath("pe-nantes.frr.conf").exists()
+
+
+def test_a_second_writer_is_told_and_changes_nothing(allocated: NetworkCopy) -> None:
+    before = snapshot(allocated)
+    with exclusive(allocated.inventory):
+        result = add(allocated)
+        assert_one_line_errors(result, "is being changed by megalis-net pid", "try again")
+        assert_one_line_errors(run(allocated, "allocate"), "is being changed by")
+    assert snapshot(allocated) == before
+    assert add(allocated).exit_code == 0  # the lock is released

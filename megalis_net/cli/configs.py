@@ -10,6 +10,7 @@ import typer
 from megalis_net.cli import context
 from megalis_net.cli.output import JsonOption, console, print_json, table
 from megalis_net.errors import UsageError
+from megalis_net.fileio import exclusive
 from megalis_net.intent import build_intents
 from megalis_net.ipam import allocate as allocate_all
 from megalis_net.ipam import save_allocations
@@ -30,9 +31,11 @@ def allocate(
     as_json: JsonOption = False,
 ) -> None:
     """Allocate addresses and VLANs to everything that has none; nothing allocated moves."""
-    network = context.network(ctx)
-    report = allocate_all(network, context.allocations(ctx), release_orphans)
-    written = [] if dry_run else save_allocations(context.paths(ctx).inventory, report.allocations)
+    inventory = context.paths(ctx).inventory
+    with exclusive(inventory):
+        network = context.network(ctx)
+        report = allocate_all(network, context.allocations(ctx), release_orphans)
+        written = [] if dry_run else save_allocations(inventory, report.allocations)
     if as_json:
         print_json(
             {

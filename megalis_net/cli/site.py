@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from megalis_net.cli import context
 from megalis_net.cli.output import JsonOption, console, print_json, table
+from megalis_net.fileio import exclusive
 from megalis_net.intent import NAMING, PortRole
 from megalis_net.ipam import SiteAllocation, route_distinguisher, route_target
 from megalis_net.model import Community, Network, Site, SiteKind
@@ -86,12 +87,13 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Allocate and record a new connection; print what it got and every config diff."""
-    network = context.network(ctx)
-    allocations = context.allocations(ctx)
     request = SiteRequest(name, pop, community, rate, l2_renater, kind, commune)
-    change = add_site(network, allocations, request)
-    if not dry_run:
-        commit(change, context.paths(ctx).inventory, context.paths(ctx).sites_file)
+    with exclusive(context.paths(ctx).inventory):
+        network = context.network(ctx)
+        allocations = context.allocations(ctx)
+        change = add_site(network, allocations, request)
+        if not dry_run:
+            commit(change, context.paths(ctx).inventory, context.paths(ctx).sites_file)
     device = next(d for d in network.devices if d.pop == change.site.pop)
     _report(change, "added", change.allocations.loopbacks[device.name], dry_run, as_json)
 
@@ -104,11 +106,12 @@ def remove(
     as_json: JsonOption = False,
 ) -> None:
     """Remove a connection and free its resources; print every config diff."""
-    network = context.network(ctx)
-    allocations = context.allocations(ctx)
-    change = remove_site(network, allocations, site)
-    if not dry_run:
-        commit(change, context.paths(ctx).inventory, context.paths(ctx).sites_file)
+    with exclusive(context.paths(ctx).inventory):
+        network = context.network(ctx)
+        allocations = context.allocations(ctx)
+        change = remove_site(network, allocations, site)
+        if not dry_run:
+            commit(change, context.paths(ctx).inventory, context.paths(ctx).sites_file)
     device = next(d for d in network.devices if d.pop == change.site.pop)
     _report(change, "removed", allocations.loopbacks[device.name], dry_run, as_json)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Annotated, Any
 
@@ -12,9 +13,16 @@ from megalis_net.cli import context
 from megalis_net.cli.output import JsonOption, console, print_json, table
 from megalis_net.fileio import exclusive
 from megalis_net.intent import NAMING, PortRole
-from megalis_net.ipam import SiteAllocation, route_distinguisher, route_target
+from megalis_net.ipam import Allocations, SiteAllocation, route_distinguisher, route_target
 from megalis_net.model import Community, Network, Site, SiteKind
-from megalis_net.provision import Change, SiteRequest, add_site, commit, find_site, remove_site
+from megalis_net.provision import (
+    Change,
+    SiteRequest,
+    add_site,
+    commit,
+    find_site,
+    remove_site,
+)
 from megalis_net.sites import site_to_row
 
 app = typer.Typer(help="Provision one site: add, remove, show.", no_args_is_help=True)
@@ -47,9 +55,21 @@ def _facts(
     }
 
 
-def _report(
-    change: Change, action: str, loopback: IPv4Address, dry_run: bool, as_json: bool
-) -> None:
+def _change(
+    ctx: typer.Context, make: Callable[[Network, Allocations], Change], dry_run: bool
+) -> Change:
+    """Read, change and (unless a dry run) write the inventory, holding its lock."""
+    where = context.paths(ctx)
+    with exclusive(where.inventory):
+        change = make(context.network(ctx), context.allocations(ctx))
+        if not dry_run:
+            commit(change, where.inventory, where.sites_file)
+    return change
+
+
+def _report(change: Change, action: str, dry_run: bool, as_json: bool) -> None:
+    device = next(d for d in change.network.devices if d.pop == change.site.pop)
+    loopback = change.allocations.loopbacks[device.name]  # loopbacks never move
     facts = _facts(change.network, change.site, change.allocation, loopback)
     if as_json:
         print_json(
@@ -88,14 +108,8 @@ def add(
 ) -> None:
     """Allocate and record a new connection; print what it got and every config diff."""
     request = SiteRequest(name, pop, community, rate, l2_renater, kind, commune)
-    with exclusive(context.paths(ctx).inventory):
-        network = context.network(ctx)
-        allocations = context.allocations(ctx)
-        change = add_site(network, allocations, request)
-        if not dry_run:
-            commit(change, context.paths(ctx).inventory, context.paths(ctx).sites_file)
-    device = next(d for d in network.devices if d.pop == change.site.pop)
-    _report(change, "added", change.allocations.loopbacks[device.name], dry_run, as_json)
+    change = _change(ctx, lambda network, allocs: add_site(network, allocs, request), dry_run)
+    _report(change, "added", dry_run, as_json)
 
 
 @app.command()
@@ -106,14 +120,8 @@ def remove(
     as_json: JsonOption = False,
 ) -> None:
     """Remove a connection and free its resources; print every config diff."""
-    with exclusive(context.paths(ctx).inventory):
-        network = context.network(ctx)
-        allocations = context.allocations(ctx)
-        change = remove_site(network, allocations, site)
-        if not dry_run:
-            commit(change, context.paths(ctx).inventory, context.paths(ctx).sites_file)
-    device = next(d for d in network.devices if d.pop == change.site.pop)
-    _report(change, "removed", allocations.loopbacks[device.name], dry_run, as_json)
+    change = _change(ctx, lambda network, allocs: remove_site(network, allocs, site), dry_run)
+    _report(change, "removed", dry_run, as_json)
 
 
 @app.command()

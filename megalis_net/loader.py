@@ -31,6 +31,7 @@ TOPOLOGY_FILES: dict[str, tuple[str, ...]] = {
     "pools.yaml": ("pools",),
     "policy.yaml": ("policy", "traffic"),
     "routing.yaml": ("routing",),
+    "management.yaml": ("management",),
 }
 SITES_FILE = "sites.csv"
 HOSTS_FILE = "hosts.yaml"

@@ -249,6 +249,15 @@ class Routing(Frozen):
         return prefixes
 
 
+class Management(Frozen):
+    """The routers' management plane (no secrets: those are referenced, not stored)."""
+
+    domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")]
+    ntp_servers: tuple[IPv4Address, ...] = ()
+    syslog_servers: tuple[IPv4Address, ...] = ()
+    snmp_contact: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[ -~]+$")]
+
+
 class Policy(Frozen):
     """What the redundancy audit must prove."""
 
@@ -297,6 +306,7 @@ class Topology(Frozen):
     l2_services: tuple[L2Service, ...] = ()
     pools: Pools
     routing: Routing
+    management: Management
     policy: Policy = Policy()
     traffic: TrafficModel
 

@@ -148,6 +148,15 @@ def _check_routing(topology: Topology) -> Iterator[TopologyFinding]:
         yield ("routing", "asn"), f"AS {routing.asn} is also an upstream provider's AS"
 
 
+def _check_management(topology: Topology) -> Iterator[TopologyFinding]:
+    pool = topology.pools.management
+    management = topology.management
+    for key in ("ntp_servers", "syslog_servers"):
+        for i, server in enumerate(getattr(management, key)):
+            if server not in pool:
+                yield ("management", key, i), f"{server} is outside the management pool {pool}"
+
+
 def check_topology(topology: Topology) -> list[TopologyFinding]:
     """Every cross-reference problem of the topology."""
     checks = (
@@ -157,6 +166,7 @@ def check_topology(topology: Topology) -> list[TopologyFinding]:
         _check_upstreams,
         _check_pools,
         _check_routing,
+        _check_management,
     )
     return [finding for check in checks for finding in check(topology)]
 

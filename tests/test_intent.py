@@ -177,3 +177,27 @@ def test_private_announced_prefix_is_refused_with_its_line(network_copy: Network
     message = str(caught.value.problems[0])
     assert message.startswith(f"{path}:")
     assert ": routing.announced_prefixes: 10.64.0.0/12 is private space" in message
+
+
+def test_management_plane_is_on_every_router(render_network: Small, intents: dict) -> None:
+    from megalis_net.render import render_device
+
+    network, allocations = render_network
+    for platform in (Platform.IOSXR, Platform.JUNOS):
+        for intent in build_intents(network, allocations, platform).values():
+            plane = intent.management_plane
+            assert plane.snmp_location.endswith(network.topology.pop(intent.pop).city)
+            text = render_device(intent)
+            for server in (*plane.ntp_servers, *plane.syslog_servers):
+                assert f" {server}" in text, (platform, intent.hostname, server)
+            assert plane.snmp_location in text
+
+
+def test_management_server_outside_the_pool_is_located(network_copy: NetworkCopy) -> None:
+    path = network_copy.edit("topology/management.yaml", "10.0.2.252", "192.0.2.9")
+    with pytest.raises(InputError) as caught:
+        load_network(network_copy.topology, network_copy.inventory)
+    assert str(caught.value.problems[0]) == (
+        f"{path}:8: management.syslog_servers[0]: 192.0.2.9 is outside the management pool"
+        " 10.0.2.0/24"
+    )

@@ -23,6 +23,7 @@ from megalis_net.intent.model import (
     IsisInterface,
     L2Circuit,
     Layer3,
+    ManagementPlane,
     Policer,
     PolicyMatch,
     Port,
@@ -198,6 +199,7 @@ def build_device(index: _Index, device: Device, platform: Platform) -> DeviceInt
         management_address=IPv4Interface(
             (device.mgmt_address, topology.pools.management.prefixlen)
         ),
+        management_plane=_management_plane(index, device),
         ports=ports,
         isis=_isis(index, loopback, naming, ports),
         ldp_interfaces=tuple(p.name for p in ports if p.role is PortRole.BACKBONE),
@@ -210,6 +212,18 @@ def build_device(index: _Index, device: Device, platform: Platform) -> DeviceInt
         ),
         sites=_site_attachments(index, device, naming),
         l2circuits=_l2circuits(index, device, naming),
+    )
+
+
+def _management_plane(index: _Index, device: Device) -> ManagementPlane:
+    topology = index.network.topology
+    pop = topology.pop(device.pop)
+    return ManagementPlane(
+        domain=topology.management.domain,
+        ntp_servers=topology.management.ntp_servers,
+        syslog_servers=topology.management.syslog_servers,
+        snmp_location=ascii_description(f"Megalis II PoP {pop.city}"),
+        snmp_contact=topology.management.snmp_contact,
     )
 
 

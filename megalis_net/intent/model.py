@@ -159,6 +159,15 @@ class L2Circuit:
 
 
 @dataclass(frozen=True, slots=True)
+class ManagementPlane:
+    domain: str
+    ntp_servers: tuple[IPv4Address, ...]
+    syslog_servers: tuple[IPv4Address, ...]
+    snmp_location: str
+    snmp_contact: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceIntent:
     hostname: str
     platform: Platform
@@ -167,6 +176,7 @@ class DeviceIntent:
     router_id: IPv4Address
     management: str
     management_address: IPv4Interface
+    management_plane: ManagementPlane
     ports: tuple[Port, ...]
     isis: Isis
     ldp_interfaces: tuple[str, ...]

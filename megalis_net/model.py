@@ -322,6 +322,11 @@ class Topology(Frozen):
     def upstream(self, name: str) -> Upstream:
         return next(u for u in self.upstreams if u.name == name)
 
+    @property
+    def l2_handoff_pop(self) -> str | None:
+        """Where the L2 services reach their hand-off (one hand-off: Renater's)."""
+        return self.upstream(self.l2_services[0].handoff).pop if self.l2_services else None
+
     def vlan_room(self, pop: str) -> int:
         """How many site attachments the PoP can hold: one VLAN each, per access port."""
         return self.pop(pop).access_ports * self.pools.access_vlans.size

@@ -53,7 +53,7 @@ def render_device(intent: DeviceIntent, root: Path = TEMPLATES) -> str:
         raise TemplateError(
             f"{root / intent.platform.value}: template {exc.name} not found"
         ) from exc
-    except (jinja2.TemplateError, AttributeError) as exc:
+    except jinja2.TemplateError as exc:
         raise TemplateError(f"{intent.platform.value} template, {intent.hostname}: {exc}") from exc
 
 

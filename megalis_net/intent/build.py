@@ -35,7 +35,13 @@ from megalis_net.intent.model import (
     Vrf,
 )
 from megalis_net.intent.naming import NAMING, Naming
-from megalis_net.ipam import Allocations, SiteAllocation, route_distinguisher, route_target
+from megalis_net.ipam import (
+    Allocations,
+    SiteAllocation,
+    placement_valid,
+    route_distinguisher,
+    route_target,
+)
 from megalis_net.model import (
     Community,
     Device,
@@ -123,11 +129,6 @@ class _Index:
         pairs = (pair for attached in self.sites_at.values() for pair in attached)
         return sorted((p for p in pairs if p[0].l2_renater), key=lambda p: p[1].handoff_vlan or 0)
 
-    @cached_property
-    def handoff_pop(self) -> str | None:
-        services = self.network.topology.l2_services
-        return self.network.topology.upstream(services[0].handoff).pop if services else None
-
     def loopback(self, pop: str) -> IPv4Address:
         return self.allocations.loopbacks[self.device_at[pop].name]
 
@@ -142,7 +143,7 @@ def check_allocated(network: Network, allocations: Allocations) -> None:
     ]
     for site in network.sites:
         alloc = allocations.sites.get(site.id)
-        if alloc is None or alloc.pop != site.pop or (alloc.l2_vlan is None) == site.l2_renater:
+        if alloc is None or not placement_valid(network.topology, site, alloc):
             missing.append(f"site {site.id}")
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -174,8 +175,9 @@ def devices_of_site(network: Network, site: Site) -> set[str]:
     """The routers whose config holds something of ``site``: its PE, and the
     hand-off PE when the site has the L2 service."""
     pops = {site.pop}
-    if site.l2_renater and network.topology.l2_services:
-        pops.add(network.topology.upstream(network.topology.l2_services[0].handoff).pop)
+    handoff = network.topology.l2_handoff_pop
+    if site.l2_renater and handoff is not None:
+        pops.add(handoff)
     return {d.name for d in network.devices if d.pop in pops}
 
 
@@ -318,7 +320,7 @@ def _access_ports(index: _Index, device: Device, naming: Naming) -> tuple[Port, 
 
 
 def _handoff_ports(index: _Index, device: Device, naming: Naming) -> tuple[Port, ...]:
-    if index.handoff_pop != device.pop:
+    if index.network.topology.l2_handoff_pop != device.pop:
         return ()
     port = naming.port(PortRole.HANDOFF, 0)
     units = tuple(
@@ -497,7 +499,7 @@ def _site_attachments(index: _Index, device: Device, naming: Naming) -> tuple[Si
 
 
 def _l2circuits(index: _Index, device: Device, naming: Naming) -> tuple[L2Circuit, ...]:
-    handoff_pop = index.handoff_pop
+    handoff_pop = index.network.topology.l2_handoff_pop
     if handoff_pop is None:
         return ()
     handoff_port = naming.port(PortRole.HANDOFF, 0)

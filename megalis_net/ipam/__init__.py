@@ -5,7 +5,7 @@ allocated; ``load_allocations`` / ``save_allocations`` keep the state in the
 inventory beside the sites.
 """
 
-from megalis_net.ipam.allocate import AllocationReport, allocate
+from megalis_net.ipam.allocate import AllocationReport, allocate, placement_valid
 from megalis_net.ipam.model import Allocations, SiteAllocation
 from megalis_net.ipam.pools import PoolExhausted
 from megalis_net.ipam.store import (
@@ -25,6 +25,7 @@ __all__ = [
     "SiteAllocation",
     "allocate",
     "load_allocations",
+    "placement_valid",
     "route_distinguisher",
     "route_target",
     "save_allocations",

@@ -95,7 +95,9 @@ def _allocate_names(
     return dict(sorted(kept.items()))
 
 
-def _placement_valid(topology: Topology, site: Site, alloc: SiteAllocation) -> bool:
+def placement_valid(topology: Topology, site: Site, alloc: SiteAllocation) -> bool:
+    """Whether the site's VLANs are still right for it: its PoP, a port it has, the
+    range, and an L2 VLAN exactly when it has the L2 service."""
     vlans = topology.pools.access_vlans
     in_range = [alloc.vlan] + ([alloc.l2_vlan] if alloc.l2_vlan is not None else [])
     return (
@@ -120,7 +122,7 @@ def _kept_sites(
             gone.append(site_id)
             if not release_orphans:
                 kept[site_id] = alloc
-        elif _placement_valid(network.topology, site, alloc):
+        elif placement_valid(network.topology, site, alloc):
             kept[site_id] = _with_lan(site, alloc)
         else:
             replace_placement[site_id] = _with_lan(site, alloc)

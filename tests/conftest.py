@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -112,3 +116,56 @@ def line_of() -> Callable[[Path, str], int]:
         raise AssertionError(f"{needle!r} not found in {path}")
 
     return find
+
+
+@dataclass
+class LabModel:
+    """An editable copy of the model with the six render sites, allocated: what
+    the lab tests build their lab from (sites can be added to it)."""
+
+    topology: Path
+    inventory: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "MEGALIS_TOPOLOGY": str(self.topology),
+            "MEGALIS_INVENTORY": str(self.inventory),
+        }
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 600) -> CompletedProcess[str]:
+        """Run ``megalis-net`` as a user would, in its own process."""
+        result = subprocess.run(
+            [str(MEGALIS_NET), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check:
+            assert result.returncode == 0, f"megalis-net {' '.join(args)}: {result.stderr}"
+        return result
+
+    def network(self) -> tuple[Network, Allocations]:
+        network = load_network(self.topology, self.inventory)
+        return network, load_allocations(self.inventory)
+
+
+MEGALIS_NET = Path(sys.executable).parent / "megalis-net"
+
+
+def lab_model(root: Path) -> LabModel:
+    shutil.copytree(ROOT / "topology", root / "topology")
+    shutil.copytree(ROOT / "inventory", root / "inventory")
+    shutil.copy(FIXTURES / "render" / "sites.csv", root / "inventory" / "sites.csv")
+    (root / "inventory" / SITE_ALLOCATIONS_FILE).unlink()
+    model = LabModel(root / "topology", root / "inventory")
+    model.cli("allocate")
+    return model
+
+
+def require_lab_machine() -> None:
+    if os.geteuid() != 0 or not Path("/usr/lib/frr/frrinit.sh").exists():
+        pytest.fail("lab tests need root and FRR, snmpd, sshd installed (scripts/install-system)")

@@ -1,0 +1,440 @@
+"""``lab up``, ``lab down`` and ``lab status``: the lab's life cycle.
+
+``up`` records what it is about to make in the state folder *before* making
+it, so that ``down`` removes exactly that, even after an ``up`` that failed
+halfway. ``up`` is idempotent: it makes what is missing, removes the site
+attachments the model no longer has, and leaves running routers alone
+(their configuration is ``deploy``'s business).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from megalis_net.fileio import atomic_write_text, exclusive
+from megalis_net.lab.daemons import (
+    PE_DAEMONS,
+    UPSTREAM_DAEMONS,
+    UTS_WRAPPER,
+    Frr,
+    Snmpd,
+    Sshd,
+    stop_frr,
+)
+from megalis_net.lab.plan import (
+    BRIDGE,
+    BRIDGE_ADDRESS,
+    MANAGEMENT,
+    AccessNamespace,
+    LabPlan,
+    PeRouter,
+    Veth,
+)
+from megalis_net.lab.system import (
+    LabError,
+    addresses,
+    ip_batch,
+    links,
+    namespaces,
+    require_root,
+    run,
+    sysctls,
+)
+from megalis_net.render import TEMPLATES, render_device
+
+STATE_DIR = Path(os.environ.get("MEGALIS_LAB_DIR", "/run/megalis-net/lab"))
+STATE_FILE = "state.json"
+KEY = "id_ed25519"
+USERNAME = "root"
+# Routers forward; replies from a PoP's access namespace may come back on
+# another site's link than the request went out on: no reverse-path filter.
+SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv6.conf.all.forwarding": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+}
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RouterAccess:
+    """How deploy and the tests reach a lab router."""
+
+    host: str
+    netns: str
+    address: str
+    username: str
+    key_file: Path
+    snmp_community: str
+
+
+@contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    require_root()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
+    with exclusive(state_dir):
+        yield
+
+
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "lab"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+# -- state ---------------------------------------------------------------------
+
+
+def _read_state(state_dir: Path) -> dict[str, Any]:
+    try:
+        state: dict[str, Any] = json.loads((state_dir / STATE_FILE).read_text())
+    except FileNotFoundError:
+        return {"namespaces": [], "root_links": [], "pathspaces": {}, "routers": {}}
+    except (OSError, ValueError) as exc:
+        raise LabError(f"{state_dir / STATE_FILE}: unreadable lab state ({exc})") from exc
+    return state
+
+
+def _write_state(state_dir: Path, state: dict[str, Any]) -> None:
+    atomic_write_text(state_dir / STATE_FILE, json.dumps(state, indent=1, sort_keys=True) + "\n")
+
+
+def _record(state_dir: Path, plan: LabPlan) -> dict[str, Any]:
+    """Add to the state what this ``up`` is about to make."""
+    state = _read_state(state_dir)
+    state["namespaces"] = sorted(set(state["namespaces"]) | set(plan.namespaces))
+    root = [BRIDGE] + [veth.name_b for veth in plan.management]
+    state["root_links"] = sorted(set(state["root_links"]) | set(root))
+    pathspaces = dict(state["pathspaces"])
+    pathspaces.update({pe.netns: list(PE_DAEMONS) for pe in plan.pes})
+    pathspaces.update({up.netns: list(UPSTREAM_DAEMONS) for up in plan.upstreams})
+    state["pathspaces"] = pathspaces
+    state["routers"] = {
+        pe.host: {"netns": pe.netns, "address": str(pe.management.ip)} for pe in plan.pes
+    }
+    _write_state(state_dir, state)
+    return state
+
+
+# -- up ------------------------------------------------------------------------
+
+
+def up(
+    plan: LabPlan,
+    state_dir: Path = STATE_DIR,
+    bare: bool = False,
+    progress: Progress = _quiet,
+) -> None:
+    """Make the lab match the model; start what is not running.
+
+    ``bare`` starts routers that are not yet running with an empty config
+    (hostname only), for a deploy to fill; otherwise with their rendered config.
+    """
+    with _locked(state_dir):
+        state = _record(state_dir, plan)
+        progress("keys")
+        _credentials(state_dir)
+        progress("namespaces and links")
+        _namespaces(plan)
+        _fixed_links(plan)
+        progress("site attachments")
+        for access in plan.access:
+            _site_links(access)
+        _shape(plan)
+        progress("routers")
+        _routers(plan, state_dir, bare)
+        progress("sshd and snmpd")
+        _management_daemons(plan, state_dir)
+        state["up"] = True
+        _write_state(state_dir, state)
+
+
+def _credentials(state_dir: Path) -> None:
+    key = state_dir / KEY
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "megalis-lab", "-f", str(key)])
+    shutil.copyfile(key.with_suffix(".pub"), state_dir / "authorized_keys")
+    community = state_dir / "snmp-community"
+    if not community.exists():
+        atomic_write_text(community, secrets.token_hex(12) + "\n")
+    community.chmod(0o600)
+    wrapper = state_dir / "uts-wrap"
+    wrapper.write_text(UTS_WRAPPER)
+    wrapper.chmod(0o755)
+
+
+def _namespaces(plan: LabPlan) -> None:
+    existing = namespaces()
+    for netns in plan.namespaces:
+        if netns not in existing:
+            run(["ip", "netns", "add", netns])
+            ip_batch(["link set lo up"], netns)
+            sysctls(netns, SYSCTLS)
+    root = links()
+    if BRIDGE not in root:
+        ip_batch(
+            [
+                f"link add {BRIDGE} type bridge",
+                f"addr add {BRIDGE_ADDRESS} dev {BRIDGE}",
+                f"link set {BRIDGE} up",
+            ]
+        )
+
+
+def _veth_command(veth: Veth) -> str:
+    far = f" netns {veth.netns_b}" if veth.netns_b else ""
+    return f"link add {veth.name_a} netns {veth.netns_a} type veth peer name {veth.name_b}{far}"
+
+
+def _make_veths(veths: list[Veth]) -> None:
+    """Create the pairs, then bring both ends up with their lab addresses."""
+    ip_batch(_veth_command(v) for v in veths)
+    per_netns: dict[str, list[str]] = {}
+    for veth in veths:
+        for netns, name, address in (
+            (veth.netns_a, veth.name_a, veth.address_a),
+            (veth.netns_b, veth.name_b, veth.address_b),
+        ):
+            lines = per_netns.setdefault(netns, [])
+            if address is not None:
+                lines.append(f"addr add {address} dev {name}")
+            if not netns:  # root side of a management link
+                lines.append(f"link set {name} master {BRIDGE}")
+            lines.append(f"link set {name} up")
+    for netns, lines in per_netns.items():
+        ip_batch(lines, netns or None)
+
+
+def _fixed_links(plan: LabPlan) -> None:
+    present = {netns: set(links(netns)) for netns in plan.namespaces}
+    missing = [
+        veth for veth in (*plan.links, *plan.management) if veth.name_a not in present[veth.netns_a]
+    ]
+    _make_veths(missing)
+
+
+def _site_links(access: AccessNamespace) -> None:
+    """Add the sites the model has, remove those it no longer has."""
+    existing = links(access.netns)
+    wanted = {site.interface: site for site in access.sites}
+    extra = sorted(name for name in existing if name != "lo" and name not in wanted)
+    ip_batch((f"link del {name}" for name in extra), access.netns)
+    plan_links = [
+        Veth(access.pe_netns, s.interface, access.netns, s.interface, None, s.address)
+        for s in access.sites
+        if s.interface not in existing
+    ]
+    _make_veths(plan_links)
+    # a site whose link exists but whose address moved (site moved, re-allocated)
+    fix = []
+    for name, site in wanted.items():
+        if name in existing and addresses(existing[name]) != {str(site.address)}:
+            fix += [f"addr flush dev {name}", f"addr add {site.address} dev {name}"]
+    ip_batch(fix, access.netns)
+    loopback = addresses(existing.get("lo", {})) if "lo" in existing else set()
+    lans = {str(s.lan_gateway) for s in access.sites}
+    lines = [f"addr add {a} dev lo" for a in sorted(lans - loopback)]
+    lines += [f"addr del {a} dev lo" for a in sorted(loopback - lans) if a != "127.0.0.1/8"]
+    if access.sites:
+        first = access.sites[0]
+        lines.append(f"route replace default via {first.gateway} dev {first.interface}")
+    ip_batch(lines, access.netns)
+
+
+def _shape(plan: LabPlan) -> None:
+    """Backbone and upstream links at their capacity (tbf; netem is not in this kernel)."""
+    for veth in plan.links:
+        if veth.rate_mbps is None:
+            continue
+        for netns, name in ((veth.netns_a, veth.name_a), (veth.netns_b, veth.name_b)):
+            tbf = ["tbf", "rate", f"{veth.rate_mbps}mbit", "burst", "512kb", "latency", "10ms"]
+            run(["tc", "-n", netns, "qdisc", "replace", "dev", name, "root", *tbf])
+
+
+def bare_config(hostname: str) -> str:
+    return (
+        f"frr defaults traditional\nhostname {hostname}\nservice integrated-vtysh-config\n!\nend\n"
+    )
+
+
+def _routers(plan: LabPlan, state_dir: Path, bare: bool) -> None:
+    wrapper = state_dir / "uts-wrap"
+    starts: list[tuple[Frr, str]] = []
+    for pe in plan.pes:
+        frr = Frr(pe.netns, pe.host, PE_DAEMONS)
+        if "watchfrr" not in frr.running():
+            starts.append((frr, bare_config(pe.host) if bare else render_device(pe.intent)))
+    upstream = _templates().get_template("upstream.frr.j2")
+    for router in plan.upstreams:
+        frr = Frr(router.netns, router.name, UPSTREAM_DAEMONS)
+        if "watchfrr" not in frr.running():
+            starts.append((frr, upstream.render(router=router)))
+    # frrinit.sh waits for each daemon to read its config: start them side by side
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda start: start[0].start(start[1], wrapper), starts))
+
+
+def _router_dir(state_dir: Path, pe: PeRouter) -> Path:
+    return state_dir / pe.host
+
+
+def _management_daemons(plan: LabPlan, state_dir: Path) -> None:
+    templates = _templates()
+    community = (state_dir / "snmp-community").read_text().strip()
+    for pe in plan.pes:
+        directory = _router_dir(state_dir, pe)
+        sshd = Sshd(pe.netns, pe.host, directory)
+        if sshd.pid() is None:
+            sshd.start(
+                templates.get_template("sshd_config.j2").render(
+                    host=pe.host,
+                    address=pe.management.ip,
+                    dir=directory,
+                    authorized_keys=state_dir / "authorized_keys",
+                ),
+                Frr(pe.netns, pe.host, PE_DAEMONS),
+            )
+        Snmpd(pe.netns, directory).ensure(
+            templates.get_template("snmpd.conf.j2").render(
+                host=pe.host,
+                address=pe.management.ip,
+                community=community,
+                management_network=MANAGEMENT,
+                location=pe.intent.management_plane.snmp_location,
+                contact=pe.intent.management_plane.snmp_contact,
+                speeds=_speeds(pe),
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Speed:
+    name: str
+    mbps: int
+
+
+def _speeds(pe: PeRouter) -> list[tuple[int, _Speed]]:
+    """ifHighSpeed overrides by ifIndex for the ports with a model speed."""
+    present = links(pe.netns)
+    return [
+        (present[port.name]["ifindex"], _Speed(port.name, port.speed_mbps))
+        for port in pe.intent.ports
+        if port.l3 is not None and port.name in present
+    ]
+
+
+# -- down ----------------------------------------------------------------------
+
+
+def down(state_dir: Path = STATE_DIR, progress: Progress = _quiet) -> list[str]:
+    """Remove what ``up`` made (by its record); the names of what was removed."""
+    with _locked(state_dir):
+        state = _read_state(state_dir)
+        removed: list[str] = []
+        progress("daemons")
+        for host in state["routers"]:
+            directory = state_dir / host
+            Sshd(state["routers"][host]["netns"], host, directory).stop()
+            Snmpd(state["routers"][host]["netns"], directory).stop()
+        frrs = [Frr(name, name, tuple(daemons)) for name, daemons in state["pathspaces"].items()]
+        stop_frr(frrs)
+        progress("namespaces")
+        # Root-side ends first: deleting one end deletes its pair, and after
+        # ``ip netns del`` the kernel frees them in the background, at its pace.
+        root = links()
+        gone = [name for name in state["root_links"] if name in root]
+        ip_batch(f"link del {name}" for name in gone)
+        removed += gone
+        existing = namespaces()
+        for netns in state["namespaces"]:
+            if netns in existing:
+                run(["ip", "netns", "del", netns])
+                removed.append(netns)
+        for entry in state_dir.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            elif entry.name != ".megalis.lock":
+                entry.unlink()
+        return removed
+
+
+# -- status --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RouterStatus:
+    name: str
+    kind: str  # pe, upstream, access
+    netns: str
+    present: bool
+    address: str | None
+    daemons: tuple[str, ...]  # running
+    expected: tuple[str, ...]
+    interfaces: int
+
+
+def status(state_dir: Path = STATE_DIR) -> list[RouterStatus]:
+    require_root()
+    state = _read_state(state_dir)
+    existing = namespaces()
+    by_netns = {r["netns"]: (host, r["address"]) for host, r in state["routers"].items()}
+    rows = []
+    for netns in state["namespaces"]:
+        present = netns in existing
+        host, address = by_netns.get(netns, (netns.removeprefix("mgx-"), None))
+        daemons: list[str] = []
+        expected: tuple[str, ...] = ()
+        kind = "access"
+        if netns in state["pathspaces"]:
+            expected = ("watchfrr", *state["pathspaces"][netns])
+            kind = "pe" if netns in by_netns else "upstream"
+            daemons = Frr(netns, host, tuple(state["pathspaces"][netns])).running()
+        if netns in by_netns:
+            expected += ("sshd", "snmpd")
+            directory = state_dir / host
+            daemons += [
+                name
+                for name, pid in (
+                    ("sshd", Sshd(netns, host, directory).pid()),
+                    ("snmpd", Snmpd(netns, directory).pid()),
+                )
+                if pid is not None
+            ]
+        count = len(links(netns)) - 1 if present else 0  # without lo
+        rows.append(
+            RouterStatus(host, kind, netns, present, address, tuple(daemons), expected, count)
+        )
+    return rows
+
+
+def access(state_dir: Path = STATE_DIR) -> dict[str, RouterAccess]:
+    """Management address and credentials of each lab router, for deploy and tests."""
+    state = _read_state(state_dir)
+    if not state.get("routers"):
+        raise LabError(f"no lab is up (nothing recorded in {state_dir}): run `megalis-net lab up`")
+    community = (state_dir / "snmp-community").read_text().strip()
+    return {
+        host: RouterAccess(host, r["netns"], r["address"], USERNAME, state_dir / KEY, community)
+        for host, r in state["routers"].items()
+    }

@@ -18,6 +18,7 @@ whose config already matches is not touched.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -28,9 +29,19 @@ from typing import Any
 
 from nornir import InitNornir
 from nornir.core import Nornir
+from nornir.core.configuration import Config
 from nornir.core.filter import F
-from nornir.core.inventory import ConnectionOptions, Host
+from nornir.core.inventory import (
+    ConnectionOptions,
+    Defaults,
+    Groups,
+    Host,
+    Hosts,
+    Inventory,
+)
+from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import Result, Task
+from nornir.plugins.runners import ThreadedRunner
 
 from megalis_net.errors import MegalisError
 
@@ -136,26 +147,33 @@ def _nornir_from_files(inventory: Path) -> Nornir:
 
 
 def nornir_for(targets: list[Target]) -> Nornir:
-    """A Nornir with one host per target, NAPALM as the connection."""
-    nr = InitNornir(
-        inventory={"plugin": "DictInventory", "options": {"hosts": {}, "groups": {}}},
-        runner={"plugin": "threaded", "options": {"num_workers": max(1, len(targets))}},
-        logging={"enabled": False},
+    """A Nornir with one host per target, NAPALM as the connection, a thread each."""
+    hosts = Hosts(
+        {
+            target.host: Host(
+                name=target.host,
+                hostname=target.address,
+                username=target.username,
+                password=target.password,
+                platform=target.platform,
+                connection_options={
+                    CONNECTION: ConnectionOptions(
+                        extras={"optional_args": dict(target.optional_args), "timeout": 30}
+                    )
+                },
+            )
+            for target in targets
+        }
     )
-    for target in targets:
-        nr.inventory.hosts[target.host] = Host(
-            name=target.host,
-            hostname=target.address,
-            username=target.username,
-            password=target.password,
-            platform=target.platform,
-            connection_options={
-                CONNECTION: ConnectionOptions(
-                    extras={"optional_args": dict(target.optional_args), "timeout": 30}
-                )
-            },
-        )
-    return nr
+    ConnectionPluginRegister.auto_register()  # nornir_napalm's "napalm", by entry point
+    # Nornir logs each failed task's traceback; the report carries the one-line error.
+    logging.getLogger("nornir").addHandler(logging.NullHandler())
+    logging.getLogger("nornir").propagate = False
+    return Nornir(
+        inventory=Inventory(hosts=hosts, groups=Groups(), defaults=Defaults()),
+        runner=ThreadedRunner(num_workers=max(1, len(targets))),
+        config=Config(),
+    )
 
 
 def deploy(

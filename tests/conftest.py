@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from megalis_net.ipam import SITE_ALLOCATIONS_FILE, Allocations, allocate, load_allocations
 from megalis_net.loader import load_network, load_topology
 from megalis_net.model import Network, Topology
+from tests.scratch_router import ScratchRouter
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -112,3 +114,26 @@ def line_of() -> Callable[[Path, str], int]:
         raise AssertionError(f"{needle!r} not found in {path}")
 
     return find
+
+
+@pytest.fixture(scope="session")
+def frr_lab_router() -> Iterator[ScratchRouter]:
+    """An FRR router the NAPALM driver can reach over SSH, as the lab provides them.
+
+    Tests use only ``hostname`` (management address to SSH to), ``username``,
+    ``key_file``, ``netns`` and ``pathspace``, and expect a running config
+    with at least one interface address and one BGP neighbor. For now a
+    scratch router (tests/scratch_router.py) with tests/fixtures/napalm_frr/base.conf.
+    """
+    if os.geteuid() != 0 or not Path("/usr/lib/frr/frrinit.sh").exists():
+        pytest.fail("needs root and FRR installed (scripts/install-system)")
+    router = ScratchRouter(
+        ["eth1", "eth2", "eth3"],
+        (FIXTURES / "napalm_frr" / "base.conf").read_text(encoding="utf-8"),
+        hostname="drv-router",
+    )
+    try:
+        router.create()
+        yield router
+    finally:
+        router.destroy()

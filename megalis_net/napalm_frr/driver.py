@@ -27,12 +27,15 @@ from megalis_net.napalm_frr import getters
 from megalis_net.napalm_frr.onrouter import (
     NOTHING,
     REJECTED,
+    merge_additions,
     parse_reload_test,
     strip_banner,
 )
 from megalis_net.napalm_frr.ssh import Output, SshSession
 
 ONROUTER = Path(__file__).with_name("onrouter.py")
+# The router has been up as long as its zebra (the lab's routers share one kernel).
+ZEBRA_PID = "/var/run/frr/zebra.pid"
 
 # Secrets FRR can hold in its config (passwords of BGP, IS-IS, OSPF, the vty).
 SANITIZE_FILTERS = {
@@ -144,7 +147,8 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
                 f"{self.python} {self.frr_reload} --test {self._state('candidate.conf')}"
             )
             self._check(test, "frr-reload.py --test")
-            return "".join(f"+{line}\n" for line in parse_reload_test(test.stdout).additions)
+            additions = merge_additions(parse_reload_test(test.stdout), self.candidate.text)
+            return "".join(f"+{line}\n" for line in additions)
         running = self._running_config()
         diff = difflib.unified_diff(
             running.splitlines(keepends=True),
@@ -200,10 +204,10 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
 
     def get_facts(self) -> dict[str, Any]:
         version = self._vtysh("show version")
-        pid_file = "/var/run/frr/zebra.pid"
-        age = self._run(f"ps -o etimes= -p $(cat {pid_file})")
-        self._check(age, "zebra's uptime")
-        return getters.facts(version, float(age.stdout.strip()), self._interfaces_json())
+        clock = self._run(f"cat /proc/uptime /proc/$(cat {ZEBRA_PID})/stat; getconf CLK_TCK")
+        self._check(clock, "zebra's uptime")
+        uptime = getters.process_uptime(clock.stdout)
+        return getters.facts(version, uptime, self._interfaces_json())
 
     def get_interfaces(self) -> dict[str, dict[str, Any]]:
         return getters.interfaces(self._interfaces_json())
@@ -241,6 +245,12 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
                 name: sanitize_config(text, SANITIZE_FILTERS) for name, text in configs.items()
             }
         return configs
+
+    def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
+        """vtysh's output of each command (``... json`` commands print JSON text)."""
+        if encoding != "text":
+            raise NotImplementedError(f"{self.hostname}: encoding {encoding!r}: only text")
+        return {command: self._vtysh(command) for command in commands}
 
     # Helpers
 

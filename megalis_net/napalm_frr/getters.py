@@ -46,6 +46,19 @@ def facts(show_version: str, uptime: float, interfaces: dict[str, Any]) -> dict[
     }
 
 
+def process_uptime(proc: str) -> float:
+    """Seconds a process has run, from ``/proc/uptime``, ``/proc/PID/stat`` and CLK_TCK.
+
+    Examples:
+        >>> process_uptime("1000.50 1900.00\\n42 (zebra) S 1 " + "0 " * 17 + "90000 0\\n100\\n")
+        100.5
+    """
+    uptime, stat, ticks = proc.splitlines()[:3]
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    started = int(fields[19]) / int(ticks)  # field 22 of stat, the start time in ticks
+    return round(float(uptime.split()[0]) - started, 2)
+
+
 def interfaces(show_interface: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """NAPALM interfaces from ``show interface json``.
 

@@ -103,6 +103,20 @@ def parse_reload_test(output: str) -> ReloadDiff:
     return ReloadDiff(tuple(sections["Lines To Delete"]), tuple(sections["Lines To Add"]))
 
 
+def merge_additions(diff: ReloadDiff, candidate: str) -> tuple[str, ...]:
+    """The lines a merge of ``candidate`` adds: frr-reload's additions without the
+    ``no ip route`` lines it lists there for the running static routes the
+    (partial) candidate lacks, which a merge keeps.
+
+    Examples:
+        >>> merge_additions(ReloadDiff((), ("no ip route 10.0.0.0/8 blackhole",
+        ...   "ip route 192.0.2.0/28 blackhole")), "ip route 192.0.2.0/28 blackhole\\n")
+        ('ip route 192.0.2.0/28 blackhole',)
+    """
+    lines = set(candidate.splitlines())
+    return tuple(line for line in diff.additions if not line.startswith("no ") or line in lines)
+
+
 def run(*command: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -183,7 +197,7 @@ class Router:
         return True
 
     def merge(self, candidate: Path) -> bool:
-        if not self.reload_diff(candidate).additions:
+        if not merge_additions(self.reload_diff(candidate), candidate.read_text()):
             return False
         result = run(self.vtysh, "-f", str(candidate))
         if result.returncode != 0:

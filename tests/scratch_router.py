@@ -106,9 +106,11 @@ class ScratchRouter:
         )
         run("ip", "addr", "add", f"{self.root_address}/30", "dev", self.root_veth)
         run("ip", "link", "set", self.root_veth, "up")
-        batch = [f"link add {n} type veth peer name {n}p" for n in self.interfaces]
-        batch += [f"link set {n} up" for n in self.interfaces]
-        batch += [f"link set {n}p up" for n in self.interfaces]
+        # The management interface is made above (a config may name it too).
+        data = [name for name in self.interfaces if name not in ("lo", "mgmt0")]
+        batch = [f"link add {n} type veth peer name {n}p" for n in data]
+        batch += [f"link set {n} up" for n in data]
+        batch += [f"link set {n}p up" for n in data]
         batch += [f"addr add {self.hostname}/30 dev mgmt0", "link set mgmt0 up", "link set lo up"]
         run("ip", "-n", ns, "-batch", "-", stdin="\n".join(batch) + "\n")
         # A router forwards: FRR prints "no ip forwarding" otherwise.

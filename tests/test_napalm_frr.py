@@ -26,7 +26,7 @@ from napalm.base.exceptions import (
 )
 
 from megalis_net.napalm_frr import FrrDriver
-from megalis_net.napalm_frr.onrouter import strip_banner
+from megalis_net.napalm_frr.onrouter import candidate_form
 from tests.scratch_router import ScratchRouter, run
 
 pytestmark = pytest.mark.lab
@@ -95,7 +95,7 @@ def complies(model: Any, data: dict[str, Any], allow_subset: bool = False) -> bo
 
 def startup(driver: FrrDriver) -> str:
     """frr.conf as a candidate would hold it (``write memory`` leaves out ``end``)."""
-    text = strip_banner(driver.get_config(retrieve="startup")["startup"])
+    text = candidate_form(driver.get_config(retrieve="startup")["startup"])
     return text if text.endswith("end\n") else f"{text}end\n"
 
 

@@ -27,9 +27,9 @@ from megalis_net.napalm_frr import getters
 from megalis_net.napalm_frr.onrouter import (
     NOTHING,
     REJECTED,
+    candidate_form,
     merge_additions,
     parse_reload_test,
-    strip_banner,
 )
 from megalis_net.napalm_frr.ssh import Output, SshSession
 
@@ -131,7 +131,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
             config = Path(filename).read_text(encoding="utf-8")
         if config is None:
             raise error(f"{self.hostname}: no candidate given (filename or config)")
-        text = strip_banner(config)
+        text = candidate_form(config)
         self.session.put(text, self._state("candidate.conf"))
         check = self._run(f"{self.vtysh} -C -f {self._state('candidate.conf')}")
         if check.code != 0:
@@ -280,7 +280,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
         return result.stdout
 
     def _running_config(self) -> str:
-        return strip_banner(self._vtysh("show running-config"))
+        return candidate_form(self._vtysh("show running-config"))
 
     def _interfaces_json(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self._vtysh("show interface json"))

@@ -29,6 +29,7 @@ import argparse
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -41,6 +42,12 @@ from pathlib import Path
 
 RELOAD = "/usr/lib/frr/frr-reload.py"
 BANNER = ("Building configuration...", "Current configuration:")
+EMPTY_INTERFACE = re.compile(r"^interface \S+\nexit\n!\n", re.MULTILINE)
+
+# "no" commands FRR 8.4 only takes without their argument (frr-reload.py
+# finds that out word by word, a vtysh call per word and per line).
+ARGUMENTLESS_NO = ("no description",)
+MAX_DELETION_ROUNDS = 6
 
 # Exit codes the driver maps to NAPALM exceptions.
 OK, REJECTED, FAILED_RESTORED, FAILED_NOT_RESTORED, PENDING, NOTHING = 0, 3, 4, 5, 6, 7
@@ -54,12 +61,16 @@ class RouterError(Exception):
         self.code = code
 
 
-def strip_banner(config: str) -> str:
-    """The config as a candidate file would hold it: without vtysh's banner.
+def candidate_form(config: str) -> str:
+    """The config as a candidate file holds it: without vtysh's banner, and
+    without empty interface blocks (FRR keeps one, at the end of its
+    interfaces, for an interface whose every line was removed; it configures
+    nothing, and frr-reload.py ignores it too).
 
     Examples:
-        >>> strip_banner("Building configuration...\\n\\nCurrent configuration:\\n!\\n"
-        ...              "frr version 8.4.4\\nfrr defaults traditional\\n!\\nend\\n")
+        >>> candidate_form("Building configuration...\\n\\nCurrent configuration:\\n!\\n"
+        ...                "frr version 8.4.4\\nfrr defaults traditional\\n!\\n"
+        ...                "interface eth1\\nexit\\n!\\nend\\n")
         'frr defaults traditional\\n!\\nend\\n'
     """
     lines = config.splitlines()
@@ -67,7 +78,8 @@ def strip_banner(config: str) -> str:
         lines[0] in BANNER or lines[0].startswith("frr version") or lines[0] in ("", "!")
     ):
         lines.pop(0)
-    return "".join(f"{line}\n" for line in lines)
+    text = "".join(f"{line}\n" for line in lines)
+    return EMPTY_INTERFACE.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,53 @@ def merge_additions(diff: ReloadDiff, candidate: str) -> tuple[str, ...]:
     return tuple(line for line in diff.additions if not line.startswith("no ") or line in lines)
 
 
+def deletion_entries(lines: tuple[str, ...]) -> list[list[str]]:
+    """frr-reload's deletions, one entry per command: its context lines, then the ``no``
+    command (known argument-less ``no`` forms already shortened).
+
+    Examples:
+        >>> deletion_entries(("interface eth1", " no description to Brest",
+        ...                   "router bgp 1", " address-family ipv4 vpn", "  no network 10.0.0.0/8"))
+        [['interface eth1', ' no description'], ['router bgp 1', ' address-family ipv4 vpn', '  no network 10.0.0.0/8']]
+    """
+    entries: list[list[str]] = []
+    for line in lines:
+        if not line.startswith(" ") or not entries:
+            entries.append([])
+        entries[-1].append(line)
+    for entry in entries:
+        command = entry[-1].lstrip()
+        for bare in ARGUMENTLESS_NO:
+            if command.startswith(f"{bare} "):
+                entry[-1] = entry[-1][: len(entry[-1]) - len(command)] + bare
+    return entries
+
+
+def shorten(entry: list[str]) -> list[str] | None:
+    """The entry with its command's last word dropped; None when nothing is left to drop.
+
+    Examples:
+        >>> shorten(["router bgp 1", " no network 10.0.0.0/8 route-map X"])
+        ['router bgp 1', ' no network 10.0.0.0/8 route-map']
+        >>> shorten(["no router"]) is None
+        True
+    """
+    words = entry[-1].split(" ")
+    if len([word for word in words if word]) <= 2:
+        return None
+    return [*entry[:-1], " ".join(words[:-1])]
+
+
+def refused_lines(output: str) -> list[int]:
+    """Line numbers (from 1) that ``vtysh -f`` reports as refused.
+
+    Examples:
+        >>> refused_lines("line 2: % Unknown command[17]:  no description x\\nline 9: % x\\n")
+        [2, 9]
+    """
+    return [int(number) for number in re.findall(r"^line (\d+):", output, re.MULTILINE)]
+
+
 def run(*command: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -157,7 +216,7 @@ class Router:
         result = run(self.vtysh, "-c", "show running-config")
         if result.returncode != 0:
             raise RouterError(FAILED_NOT_RESTORED, f"show running-config: {vtysh_error(result)}")
-        return strip_banner(result.stdout)
+        return candidate_form(result.stdout)
 
     def reload_diff(self, candidate: Path) -> ReloadDiff:
         result = self.run_reload("--test", candidate)
@@ -178,10 +237,7 @@ class Router:
         diff = self.reload_diff(candidate)
         if diff.empty:
             return False
-        if diff.deletions:
-            batch = self.state / "deletions.conf"
-            batch.write_text("\n".join(diff.deletions) + "\n")
-            run(self.vtysh, "-f", str(batch))  # what it cannot apply, --reload retries
+        self.delete(deletion_entries(diff.deletions))
         result = self.run_reload("--reload", candidate)
         if result.returncode != 0:
             raise RouterError(
@@ -195,6 +251,31 @@ class Router:
                 FAILED_NOT_RESTORED, f"the running config does not match after reload: {remaining}"
             )
         return True
+
+    def delete(self, entries: list[list[str]]) -> None:
+        """Apply deletions in rounds of one ``vtysh -f`` each.
+
+        frr-reload.py retries a ``no`` command FRR refuses with its last word
+        dropped, one vtysh call per try; here each round retries every
+        refused command that way at once. What is still refused is left to
+        the ``--reload`` that follows, which re-adds anything a shortened
+        command removed beyond the candidate (its second pass).
+        """
+        batch = self.state / "deletions.conf"
+        for _ in range(MAX_DELETION_ROUNDS):
+            if not entries:
+                return
+            lines = [line for entry in entries for line in entry]
+            owner = [
+                (i, j == len(entry) - 1)
+                for i, entry in enumerate(entries)
+                for j in range(len(entry))
+            ]
+            batch.write_text("\n".join(lines) + "\n")
+            result = run(self.vtysh, "-f", str(batch))
+            numbers = refused_lines(result.stdout + result.stderr)
+            refused = {owner[n - 1][0] for n in numbers if 0 < n <= len(owner) and owner[n - 1][1]}
+            entries = [short for i in sorted(refused) if (short := shorten(entries[i])) is not None]
 
     def merge(self, candidate: Path) -> bool:
         if not merge_additions(self.reload_diff(candidate), candidate.read_text()):

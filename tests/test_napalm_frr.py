@@ -7,6 +7,7 @@ lab router; every test leaves that config as it found it.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,8 @@ from napalm.base.exceptions import (
     MergeConfigException,
     ReplaceConfigException,
 )
+from nornir import InitNornir
+from nornir_napalm.plugins.tasks import napalm_get
 
 from megalis_net.napalm_frr import FrrDriver
 from megalis_net.napalm_frr.onrouter import candidate_form
@@ -348,3 +351,31 @@ def test_wrong_key_names_the_host(frr_lab_router: ScratchRouter, tmp_path: Path)
     driver = connect(frr_lab_router, key_file=str(key))
     with pytest.raises(ConnectAuthError, match=re.escape(frr_lab_router.hostname)):
         driver.open()
+
+
+def test_nornir_platform_frr(frr_lab_router: ScratchRouter, tmp_path: Path) -> None:
+    """Nornir's napalm connection finds the driver from ``platform: frr``."""
+    hosts = {
+        "router": {
+            "hostname": frr_lab_router.hostname,
+            "username": frr_lab_router.username,
+            "password": "",
+            "platform": "frr",
+            "connection_options": {
+                "napalm": {"extras": {"optional_args": {"key_file": str(frr_lab_router.key_file)}}}
+            },
+        }
+    }
+    (tmp_path / "hosts.yaml").write_text(json.dumps(hosts))  # JSON is YAML
+    nornir = InitNornir(
+        inventory={
+            "plugin": "SimpleInventory",
+            "options": {"host_file": str(tmp_path / "hosts.yaml")},
+        },
+        runner={"plugin": "serial"},
+        logging={"enabled": False},
+    )
+    result = nornir.run(task=napalm_get, getters=["facts"])
+    nornir.close_connections()
+    assert not result.failed, result["router"].exception
+    assert result["router"].result["facts"]["vendor"] == "FRRouting"

@@ -147,7 +147,8 @@ def test_get_interfaces(driver: FrrDriver, base_config: str) -> None:
     for name in configured:
         assert interfaces[name]["is_enabled"]
         assert interfaces[name]["mtu"] > 0
-    assert re.fullmatch(r"([0-9A-F]{2}:){5}[0-9A-F]{2}", interfaces["mgmt0"]["mac_address"])
+        if name != "lo":
+            assert re.fullmatch(r"([0-9A-F]{2}:){5}[0-9A-F]{2}", interfaces[name]["mac_address"])
 
 
 def test_get_interfaces_ip(driver: FrrDriver, base_config: str) -> None:
@@ -320,6 +321,14 @@ def test_commit_confirm_confirmed_stays(driver: FrrDriver, base_config: str) -> 
     assert not driver.has_pending_commit()
     time.sleep(3)
     assert running(driver) == candidate
+
+
+def test_rollback_cancels_a_pending_commit(driver: FrrDriver, base_config: str) -> None:
+    driver.load_replace_candidate(config=with_line(base_config, TEST_ROUTE))
+    driver.commit_config(revert_in=60)
+    driver.rollback()
+    assert not driver.has_pending_commit()
+    assert running(driver) == base_config
 
 
 def test_commit_confirm_with_nothing_to_change(driver: FrrDriver, base_config: str) -> None:

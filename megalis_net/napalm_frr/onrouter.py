@@ -219,13 +219,13 @@ class Router:
         return candidate_form(result.stdout)
 
     def reload_diff(self, candidate: Path) -> ReloadDiff:
-        result = self.run_reload("--test", candidate)
+        result = self.run_reload("--test", candidate=candidate)
         if result.returncode != 0:
             raise RouterError(FAILED_NOT_RESTORED, f"frr-reload.py --test: {result.stderr.strip()}")
         return parse_reload_test(result.stdout)
 
-    def run_reload(self, mode: str, candidate: Path) -> subprocess.CompletedProcess[str]:
-        return run(sys.executable, self.reload, "--bindir", self.bindir, mode, str(candidate))
+    def run_reload(self, *mode: str, candidate: Path) -> subprocess.CompletedProcess[str]:
+        return run(sys.executable, self.reload, "--bindir", self.bindir, *mode, str(candidate))
 
     def check_syntax(self, candidate: Path) -> None:
         result = run(self.vtysh, "-C", "-f", str(candidate))
@@ -233,12 +233,13 @@ class Router:
             raise RouterError(REJECTED, f"FRR rejects the candidate: {vtysh_error(result)}")
 
     def replace(self, candidate: Path) -> bool:
-        """Make the running config ``candidate``; False when it already was."""
+        """Make the running config ``candidate`` and save it (frr.conf); False when it already was."""
         diff = self.reload_diff(candidate)
         if diff.empty:
             return False
         self.delete(deletion_entries(diff.deletions))
-        result = self.run_reload("--reload", candidate)
+        # --overwrite: frr-reload.py ends with "write memory" (it does anyway, even on failure).
+        result = self.run_reload("--reload", "--overwrite", candidate=candidate)
         if result.returncode != 0:
             raise RouterError(
                 FAILED_NOT_RESTORED,
@@ -295,7 +296,6 @@ class Router:
         """Put back the config saved before the commit; the error to report."""
         try:
             self.replace(self.rollback_file)
-            self.write_memory()
         except RouterError as again:
             return RouterError(FAILED_NOT_RESTORED, f"{error}; restoring failed too: {again}")
         return RouterError(FAILED_RESTORED, f"{error} (previous config restored)")
@@ -356,10 +356,7 @@ class Router:
             if pending is not None:
                 self.pending_file.unlink()
                 os.kill(int(pending["pid"]), signal.SIGTERM)
-            changed = self.replace(self.rollback_file)
-            if changed:
-                self.write_memory()
-            return {"changed": changed}
+            return {"changed": self.replace(self.rollback_file)}
 
     def revert_after(self, seconds: int) -> None:
         time.sleep(seconds)
@@ -369,7 +366,6 @@ class Router:
                 return  # confirmed meanwhile
             try:
                 self.replace(self.rollback_file)
-                self.write_memory()
                 outcome = "reverted"
             except RouterError as error:
                 outcome = f"revert failed: {error}"

@@ -1,4 +1,5 @@
-"""The NAPALM FRR driver's pure helpers, on outputs recorded from FRR 8.4.4.
+"""The NAPALM FRR driver without a router: its pure helpers on outputs
+recorded from FRR 8.4.4, and connection failures against loopback.
 
 tests/fixtures/napalm_frr/: ``show-*.json`` / ``show-*.txt`` are what the
 scratch router of the lab tests printed with base.conf loaded;
@@ -9,12 +10,17 @@ change on that router, and site removals on pe-rennes).
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import napalm
 import pytest
+from napalm.base.exceptions import ConnectionException
 from napalm.base.helpers import sanitize_config
 
 from megalis_net.napalm_frr import FrrDriver, getters
@@ -189,3 +195,33 @@ def test_bgp_neighbors_without_bgp() -> None:
 )
 def test_sanitize(line: str, sanitized: str) -> None:
     assert sanitize_config(f"{line}\n", SANITIZE_FILTERS) == f"{sanitized}\n"
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never says a word (no SSH banner)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+def test_silent_host_times_out_naming_it(silent_port: int) -> None:
+    driver = FrrDriver("127.0.0.1", "root", "", timeout=1, optional_args={"port": silent_port})
+    started = time.monotonic()
+    with pytest.raises(ConnectionException, match=rf"root@127\.0\.0\.1:{silent_port}") as error:
+        driver.open()
+    assert time.monotonic() - started < 10
+    assert "\n" not in str(error.value)
+
+
+def test_refused_port_names_the_host() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    driver = FrrDriver("127.0.0.1", "root", "", timeout=2, optional_args={"port": port})
+    with pytest.raises(ConnectionException, match=r"127\.0\.0\.1.*cannot connect"):
+        driver.open()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 import json
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 from typing import Any
 
 from napalm.base import NetworkDriver
@@ -133,7 +133,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
             raise error(f"{self.hostname}: no candidate given (filename or config)")
         text = candidate_form(config)
         self.session.put(text, self._state("candidate.conf"))
-        check = self._run(f"{self.vtysh} -C -f {self._state('candidate.conf')}")
+        check = self._run(f"{self.vtysh} -C -f {quote(self._state('candidate.conf'))}")
         if check.code != 0:
             raise error(f"{self.hostname}: FRR rejects the candidate: {one_line(check)}")
         self.candidate = Candidate(mode, text)
@@ -144,7 +144,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
             return ""
         if self.candidate.mode == "merge":
             test = self._run(
-                f"{self.python} {self.frr_reload} --test {self._state('candidate.conf')}"
+                f"{self.python} {self.frr_reload} --test {quote(self._state('candidate.conf'))}"
             )
             self._check(test, "frr-reload.py --test")
             additions = merge_additions(parse_reload_test(test.stdout), self.candidate.text)
@@ -172,7 +172,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
             raise CommitError(f"{self.hostname}: no candidate loaded")
         mode = self.candidate.mode
         revert = f" --revert-in {int(revert_in)}" if revert_in is not None else ""
-        result = self._onrouter(f"commit {mode} {self._state('candidate.conf')}{revert}")
+        result = self._onrouter(f"commit {mode} {quote(self._state('candidate.conf'))}{revert}")
         if result.code == REJECTED:
             rejected = ReplaceConfigException if mode == "replace" else MergeConfigException
             raise rejected(f"{self.hostname}: {result.stderr.strip()}")
@@ -235,7 +235,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
         if retrieve in ("all", "running"):
             configs["running"] = self._running_config()
         if retrieve in ("all", "startup"):
-            startup = self._run(f"cat {shlex.quote(self.startup_config)}")
+            startup = self._run(f"cat {quote(self.startup_config)}")
             self._check(startup, f"read {self.startup_config}")
             configs["startup"] = startup.stdout
         if retrieve in ("all", "candidate") and self.candidate is not None:
@@ -261,9 +261,9 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
         return self.session.run(command, timeout=timeout)
 
     def _onrouter(self, command: str) -> Output:
-        script = self._state("onrouter.py")
+        script = quote(self._state("onrouter.py"))
         return self._run(
-            f"{self.python} {script} --state {self.state_dir} --vtysh {self.vtysh}"
+            f"{self.python} {script} --state {quote(self.state_dir)} --vtysh {self.vtysh}"
             f" --frr-reload {self.frr_reload} {command}",
             timeout=self.commit_timeout,
         )
@@ -275,7 +275,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm ships no type st
             raise error(f"{self.hostname}: {what} failed: {one_line(result)}")
 
     def _vtysh(self, command: str) -> str:
-        result = self._run(f"{self.vtysh} -c {shlex.quote(command)}")
+        result = self._run(f"{self.vtysh} -c {quote(command)}")
         self._check(result, command)
         return result.stdout
 

@@ -216,19 +216,19 @@ def _run(
         if dry_run:
             for host in changing:
                 report.devices[host] = replace(report.devices[host], outcome=Outcome.WOULD_CHANGE)
-        nr.filter(F(name__in=changing)).run(task=_discard)
+        _on(nr, changing).run(task=_discard, on_failed=True)
         return
     before = {h: compared[h][0].result["peers_up"] for h in changing}
 
     progress(
         f"committing on {len(changing)} routers (each reverts by itself in {confirm_timeout} s)"
     )
-    committed_run = nr.filter(F(name__in=changing)).run(task=_commit, revert_in=confirm_timeout)
+    committed_run = _on(nr, changing).run(task=_commit, revert_in=confirm_timeout)
     committed = [h for h in changing if not committed_run[h].failed]
     failures = {h: _error(committed_run[h][0].exception) for h in changing if h not in committed}
     if not failures:
         progress("post-checks: routing sessions")
-        checks = nr.filter(F(name__in=committed)).run(
+        checks = _on(nr, committed).run(
             task=_post_check, required_before=before, timeout=check_timeout
         )
         for host in committed:
@@ -241,7 +241,7 @@ def _run(
         progress(f"rolling back {len(committed)} routers")
         for host, error in failures.items():
             report.devices[host].outcome, report.devices[host].error = Outcome.FAILED, error
-        rolled = nr.filter(F(name__in=committed)).run(task=_rollback)
+        rolled = _on(nr, committed).run(task=_rollback, on_failed=True)
         for host in committed:
             if host in failures:
                 continue
@@ -258,7 +258,7 @@ def _run(
                 report.devices[host].error = f"{failures[host]}; rollback failed too"
         return
     progress("confirming")
-    confirmed = nr.filter(F(name__in=committed)).run(task=_confirm)
+    confirmed = _on(nr, committed).run(task=_confirm)
     for host in committed:
         device = report.devices[host]
         if confirmed[host].failed:
@@ -269,6 +269,12 @@ def _run(
             )
         else:
             device.outcome = Outcome.COMMITTED
+
+
+def _on(nr: Nornir, hosts: list[str]) -> Nornir:
+    """These hosts only. Nornir skips a host after its first failed task unless
+    told otherwise: rollback and discard must reach the ones that failed too."""
+    return nr.filter(F(name__in=hosts))
 
 
 def _error(exc: BaseException | None) -> str:

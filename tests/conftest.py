@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -14,6 +14,7 @@ from subprocess import CompletedProcess
 import pytest
 
 from megalis_net.ipam import SITE_ALLOCATIONS_FILE, Allocations, allocate, load_allocations
+from megalis_net.lab import access
 from megalis_net.loader import load_network, load_topology
 from megalis_net.model import Network, Topology
 
@@ -169,3 +170,32 @@ def lab_model(root: Path) -> LabModel:
 def require_lab_machine() -> None:
     if os.geteuid() != 0 or not Path("/usr/lib/frr/frrinit.sh").exists():
         pytest.fail("lab tests need root and FRR, snmpd, sshd installed (scripts/install-system)")
+
+
+@dataclass(frozen=True)
+class LabRouter:
+    """One lab router, as the NAPALM driver reaches it."""
+
+    hostname: str  # management address
+    username: str
+    key_file: Path
+    netns: str
+    pathspace: str
+
+
+@pytest.fixture(scope="module")
+def frr_lab_router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRouter]:
+    """pe-brest of a lab built from the small model (its rendered config: a
+    reflector with iBGP and eBGP sessions, sites, IS-IS); the lab is taken
+    down after the module."""
+    require_lab_machine()
+    model = lab_model(tmp_path_factory.mktemp("lab-router"))
+    model.cli("lab", "down", check=False)
+    model.cli("lab", "up")
+    try:
+        router = access()["pe-brest"]
+        yield LabRouter(
+            router.address, router.username, router.key_file, router.netns, router.netns
+        )
+    finally:
+        model.cli("lab", "down", check=False)

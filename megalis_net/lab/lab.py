@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -49,8 +50,10 @@ from megalis_net.lab.system import (
     namespaces,
     require_root,
     run,
+    stop_pids,
     sysctls,
 )
+from megalis_net.napalm_frr.onrouter import policy_blocks
 from megalis_net.render import TEMPLATES, render_device
 
 STATE_DIR = Path(os.environ.get("MEGALIS_LAB_DIR", "/run/megalis-net/lab"))
@@ -281,10 +284,20 @@ def bare_config(hostname: str) -> str:
 def _routers(plan: LabPlan, state_dir: Path, bare: bool) -> None:
     wrapper = state_dir / "uts-wrap"
     starts: list[tuple[Frr, str]] = []
+    settle: list[tuple[Frr, str]] = []
     for pe in plan.pes:
         frr = Frr(pe.netns, pe.host, PE_DAEMONS)
-        if "watchfrr" not in frr.running():
-            starts.append((frr, bare_config(pe.host) if bare else render_device(pe.intent)))
+        if "watchfrr" in frr.running():
+            continue
+        if bare:
+            starts.append((frr, bare_config(pe.host)))
+            continue
+        config = render_device(pe.intent)
+        # FRR reads frr.conf in order and drops a VPN network whose route-map
+        # comes later (see ``policy_blocks``): define the route-maps first,
+        # then save the config back in FRR's own order once it is loaded.
+        starts.append((frr, policy_blocks(config) + config))
+        settle.append((frr, config))
     upstream = _templates().get_template("upstream.frr.j2")
     for router in plan.upstreams:
         frr = Frr(router.netns, router.name, UPSTREAM_DAEMONS)
@@ -293,6 +306,34 @@ def _routers(plan: LabPlan, state_dir: Path, bare: bool) -> None:
     # frrinit.sh waits for each daemon to read its config: start them side by side
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda start: start[0].start(start[1], wrapper), starts))
+        list(pool.map(lambda loaded: _save_once_loaded(loaded[0], loaded[1], wrapper), settle))
+
+
+def _comparable(config: str) -> list[str]:
+    return [
+        line
+        for line in config.splitlines()
+        if line.strip() and not line.startswith(("!", "hostname ", "frr version"))
+    ]
+
+
+def _save_once_loaded(frr: Frr, config: str, wrapper: Path, timeout: float = 300) -> None:
+    """Wait until FRR prints ``config`` back (watchfrr loads it in the
+    background), then save it: frr.conf in FRR's own order."""
+    wanted = _comparable(config)
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = run(["vtysh", "-N", frr.pathspace, "-c", "show running-config"], check=False)
+        lines = shown.stdout.splitlines()
+        if "Current configuration:" in lines:
+            lines = lines[lines.index("Current configuration:") + 1 :]
+        if _comparable("\n".join(lines)) == wanted:
+            break
+        if time.monotonic() > deadline:
+            raise LabError(f"{frr.pathspace}: FRR has not loaded its config after {timeout:g} s")
+        time.sleep(0.5)
+    # vtysh writes its own hostname into frr.conf: run it under the router's
+    run([str(wrapper), frr.hostname, "vtysh", "-N", frr.pathspace, "-c", "write memory"])
 
 
 def _router_dir(state_dir: Path, pe: PeRouter) -> Path:
@@ -359,6 +400,15 @@ def down(state_dir: Path = STATE_DIR, progress: Progress = _quiet) -> list[str]:
             Snmpd(state["routers"][host]["netns"], directory).stop()
         frrs = [Frr(name, name, tuple(daemons)) for name, daemons in state["pathspaces"].items()]
         stop_frr(frrs)
+        # anything else still running in the lab's namespaces: a commit-confirm
+        # timer the NAPALM driver left on a router, a shell an engineer opened
+        existing = namespaces()
+        stop_pids(
+            int(pid)
+            for netns in state["namespaces"]
+            if netns in existing
+            for pid in run(["ip", "netns", "pids", netns], check=False).stdout.split()
+        )
         progress("namespaces")
         # Root-side ends first: deleting one end deletes its pair, and after
         # ``ip netns del`` the kernel frees them in the background, at its pace.

@@ -132,11 +132,11 @@ def main() -> None:
         megalis(full, "lab", "up")
         lab_up = time.monotonic() - began
         processes, rss, pss = lab_process_memory()
-        kernel = available - mem_available_kib() - rss
+        kernel = available - mem_available_kib() - pss
         print(f"lab up, 3000 sites, 8 PEs, 3 providers, 8 access namespaces: {lab_up:.1f} s")
         print(
             f"memory: {processes} processes, RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB;"
-            f" kernel and the rest ~{kernel / 1024:.0f} MiB (MemAvailable drop less RSS)"
+            f" kernel and the rest ~{kernel / 1024:.0f} MiB (MemAvailable drop less PSS)"
         )
         try:
             full_configs, start_configs = configs_of(full), configs_of(start)

@@ -91,18 +91,35 @@ def stop_frr(instances: list[Frr]) -> None:
         frr.remove_files()
 
 
-@dataclass(frozen=True, slots=True)
-class Sshd:
-    netns: str
-    hostname: str
+class PidFileDaemon:
+    """A daemon of one router that records its PID in ``<directory>/<name>.pid``."""
+
+    name: str
     directory: Path
 
     @property
     def pid_file(self) -> Path:
-        return self.directory / "sshd.pid"
+        return self.directory / f"{self.name}.pid"
 
     def pid(self) -> int | None:
         return pid_of(self.pid_file)
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is not None:
+            stop_pid(pid)
+
+    def started(self, netns: str) -> None:
+        if wait_for_pid(self.pid_file) is None:
+            raise LabError(f"{self.name} did not start in {netns}")
+
+
+@dataclass(frozen=True)
+class Sshd(PidFileDaemon):
+    netns: str
+    hostname: str
+    directory: Path
+    name: str = "sshd"
 
     def start(self, config: str, frr: Frr) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -122,30 +139,18 @@ class Sshd:
         )
         command = ["ip", "netns", "exec", self.netns, "unshare", "--uts", "--mount"]
         run([*command, "--propagation", "private", "sh", "-c", inside, self.hostname])
-        if wait_for_pid(self.pid_file) is None:
-            raise LabError(f"sshd did not start in {self.netns}")
-
-    def stop(self) -> None:
-        pid = self.pid()
-        if pid is not None:
-            stop_pid(pid)
+        self.started(self.netns)
 
 
-@dataclass(frozen=True, slots=True)
-class Snmpd:
+@dataclass(frozen=True)
+class Snmpd(PidFileDaemon):
     netns: str
     directory: Path
-
-    @property
-    def pid_file(self) -> Path:
-        return self.directory / "snmpd.pid"
+    name: str = "snmpd"
 
     @property
     def conf(self) -> Path:
         return self.directory / "snmpd.conf"
-
-    def pid(self) -> int | None:
-        return pid_of(self.pid_file)
 
     def ensure(self, config: str) -> None:
         """Start it, or restart it when its config changed (ifIndex overrides)."""
@@ -166,10 +171,4 @@ class Snmpd:
                 "-Lf", str(self.directory / "snmpd.log"),
             ]
         )  # fmt: skip
-        if wait_for_pid(self.pid_file) is None:
-            raise LabError(f"snmpd did not start in {self.netns}")
-
-    def stop(self) -> None:
-        pid = self.pid()
-        if pid is not None:
-            stop_pid(pid)
+        self.started(self.netns)

@@ -205,3 +205,36 @@ def test_paths_come_from_the_environment(network_copy: NetworkCopy) -> None:
     result = runner.invoke(app, ["topology", "validate", "--json"], env=env)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["sites"] == 4  # the copy's 4 sites, not the shipped 3000
+
+
+@pytest.mark.parametrize("command", [["lab", "up"], ["lab", "down"], ["lab", "status"]])
+def test_lab_without_root_says_so_in_one_line(
+    network_copy: NetworkCopy, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    # A real unprivileged user would need read access to wherever the clone lives.
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    result = run(network_copy, *command)
+    assert_one_line_errors(result, "the lab needs root")
+
+
+def test_deploy_refuses_an_unknown_router(network_copy: NetworkCopy) -> None:
+    result = run(network_copy, "deploy", "--devices", "pe-rennes,pe-paris", "--dry-run")
+    assert_one_line_errors(result, "--devices", "pe-paris")
+
+
+def test_deploy_needs_credentials_outside_the_lab(
+    network_copy: NetworkCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEGALIS_USERNAME", raising=False)
+    assert run(network_copy, "allocate").exit_code == 0
+    result = run(network_copy, "deploy", "--dry-run")
+    assert_one_line_errors(result, "MEGALIS_USERNAME is not set")
+
+
+def test_deploy_check_timeout_must_be_shorter_than_the_confirm_timeout(
+    network_copy: NetworkCopy,
+) -> None:
+    result = run(
+        network_copy, "deploy", "--dry-run", "--confirm-timeout", "60", "--check-timeout", "90"
+    )
+    assert_one_line_errors(result, "--check-timeout")

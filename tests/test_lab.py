@@ -12,7 +12,7 @@ import pytest
 
 from megalis_net.lab import access
 from megalis_net.lab.system import links, namespaces
-from tests.conftest import MEGALIS_NET, LabModel, lab_model, require_lab_machine
+from tests.conftest import LabModel, lab_model, require_lab_machine
 
 pytestmark = pytest.mark.lab
 
@@ -130,18 +130,6 @@ def test_up_follows_a_removed_site(model: LabModel) -> None:
     model.cli("site", "remove", site.id)
     model.cli("lab", "up")
     assert name not in links("mgx-pe-rennes") and name not in links("mgx-acc-rennes")
-
-
-def test_without_root_it_says_so_in_one_line(model: LabModel) -> None:
-    result = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         str(MEGALIS_NET), "lab", "status"],
-        capture_output=True, text=True, env=model.env, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "error: the lab needs root: it creates network namespaces (run it as root)"
-    ]
 
 
 def test_down_removes_exactly_what_up_made(model: LabModel) -> None:

@@ -12,6 +12,7 @@ from rich.status import Status
 from megalis_net import lab
 from megalis_net.cli import context
 from megalis_net.cli.output import JsonOption, console, print_json, table
+from megalis_net.lab.system import require_root
 
 app = typer.Typer(help="A lab of real FRR routers in network namespaces (needs root).")
 
@@ -28,6 +29,7 @@ def up(
     as_json: JsonOption = False,
 ) -> None:
     """Build the lab from the model, or bring it in line (idempotent)."""
+    require_root()  # before anything else: the model may be fine, the user is not
     plan = lab.plan_lab(context.network(ctx), context.allocations(ctx))
     started = time.monotonic()
     with Status("lab up", console=console) as spinner:

@@ -6,6 +6,7 @@ the changes in bulk); ``load_from_netbox`` rebuilds the same ``Network`` and
 """
 
 from megalis_net.netbox.client import NetBox, NetBoxError, Settings
+from megalis_net.netbox.load import load_from_netbox
 from megalis_net.netbox.sync import SyncReport, sync
 
-__all__ = ["NetBox", "NetBoxError", "Settings", "SyncReport", "sync"]
+__all__ = ["NetBox", "NetBoxError", "Settings", "SyncReport", "load_from_netbox", "sync"]

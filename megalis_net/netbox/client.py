@@ -22,6 +22,7 @@ from megalis_net.errors import MegalisError
 PAGE = 1000  # NetBox's largest page (MAX_PAGE_SIZE)
 CHUNK = 250  # objects per bulk write: NetBox needs ~30 ms each, keep requests well under a minute
 READERS = 4  # concurrent page reads (the server has 2 workers x 3 threads)
+WRITERS = 2  # concurrent bulk writes: one per server worker
 TIMEOUT = 300.0
 
 URL_ENV = "MEGALIS_NETBOX_URL"
@@ -124,8 +125,10 @@ class NetBox:
         return getattr(getattr(self.api, app), name.replace("-", "_"))
 
     def create(self, endpoint: str, objects: list[dict[str, Any]], what: str) -> list[int]:
-        """Bulk create; returns the new ids in order."""
+        """Bulk create (one object: a plain create); returns the new ids in order."""
         with self._errors(f"creating {what}"):
+            if len(objects) == 1:
+                return [int(self._endpoint(endpoint).create(objects[0]).id)]
             created = self._endpoint(endpoint).create(objects)
         return [int(record.id) for record in created]
 

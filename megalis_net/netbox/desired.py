@@ -495,7 +495,7 @@ def _interfaces(
                 "description": "loopback",
             },
         )
-        _address(b, IPv4Interface((intent.router_id, 32)), None, lo, "loopback")
+        _address(b, IPv4Interface((intent.router_id, 32)), None, lo, "loopback", "loopback")
         mgmt = b.add(
             "dcim.interfaces",
             {
@@ -506,7 +506,7 @@ def _interfaces(
                 "description": "management",
             },
         )
-        primary = _address(b, intent.management_address, None, mgmt, None)
+        primary = _address(b, intent.management_address, None, mgmt, None, "management")
         b.state["dcim.devices"][(name,)]["primary_ip4"] = primary
         for port, group in _ports_with_groups(intent):
             parent = _port(b, device, port)
@@ -541,7 +541,7 @@ def _port(b: _Builder, device: Ref, port: Port) -> Ref:
         },
     )
     if port.l3 is not None:
-        _address(b, port.l3.address, port.l3.vrf, iface, None)
+        _address(b, port.l3.address, port.l3.vrf, iface, None, port.description)
     if port.tagged:
         b.state["dcim.interfaces"][iface.key]["mode"] = "tagged"
     return iface
@@ -565,16 +565,22 @@ def _subinterface(
         },
     )
     if sub.l3 is not None:
-        _address(b, sub.l3.address, vrf, iface, None)
+        _address(b, sub.l3.address, vrf, iface, None, sub.description)
 
 
 def _address(
-    b: _Builder, address: IPv4Interface, vrf: str | None, iface: Ref, role: str | None
+    b: _Builder,
+    address: IPv4Interface,
+    vrf: str | None,
+    iface: Ref,
+    role: str | None,
+    description: str,
 ) -> Ref:
     return b.add(
         "ipam.ip-addresses",
         {
             "address": str(address),
+            "description": description,
             "vrf": ref("ipam.vrfs", vrf) if vrf else None,
             "assigned_object": iface,
             "role": role,

@@ -9,17 +9,18 @@ nothing is duplicated, the rest is written.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from megalis_net.ipam import Allocations
 from megalis_net.model import Network
-from megalis_net.netbox.client import NetBox, NetBoxError, Progress, chunks
+from megalis_net.netbox.client import CHUNK, WRITERS, NetBox, NetBoxError, Progress, chunks
 from megalis_net.netbox.desired import TAG, desired_state
 from megalis_net.netbox.plan import Action, Change, Plan, plan
 from megalis_net.netbox.read import Snapshot, read_snapshot
-from megalis_net.netbox.state import ENDPOINT_TYPES, KIND_BY_ENDPOINT, KINDS, Key, Kind, Ref
+from megalis_net.netbox.state import ENDPOINT_TYPES, KINDS, Key, Kind, Ref
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,12 @@ def _no_progress(what: str, count: int) -> None:
 class _Writer:
     """Applies a plan, turning references into ids as objects come to exist."""
 
-    def __init__(self, netbox: NetBox, snapshot: Snapshot, progress: Progress) -> None:
+    def __init__(
+        self, netbox: NetBox, snapshot: Snapshot, progress: Progress, chunk: int, writers: int
+    ) -> None:
         self.netbox = netbox
+        self.chunk = chunk
+        self.writers = writers
         self.ids = {endpoint: dict(ids) for endpoint, ids in snapshot.ids.items()}
         self.progress = progress
 
@@ -78,7 +83,7 @@ class _Writer:
     def delete(self, changes: list[Change]) -> None:
         for endpoint in dict.fromkeys(c.endpoint for c in changes):
             mine = [c for c in changes if c.endpoint == endpoint]
-            for chunk in chunks(mine):
+            for chunk in chunks(mine, self.chunk):
                 ids = [self.ids[endpoint][c.key] for c in chunk]
                 self.netbox.delete(endpoint, ids, _what(chunk))
                 for c in chunk:
@@ -87,17 +92,22 @@ class _Writer:
 
     def create(self, kind: Kind, changes: list[Change]) -> None:
         for wave in _waves(kind, changes):
-            for chunk in chunks(wave):
-                body = [self.payload(kind, c.key, _now(kind, c.fields)) for c in chunk]
-                new_ids = self.netbox.create(kind.endpoint, body, _what(chunk))
-                for change, ident in zip(chunk, new_ids, strict=True):
-                    self.ids[kind.endpoint][change.key] = ident
-                self.progress(kind.endpoint, len(chunk))
+            # Chunks of one wave are independent: two requests at a time keep both
+            # server workers (and both cores) busy.
+            with ThreadPoolExecutor(self.writers) as pool:
+                list(pool.map(lambda chunk: self._create(kind, chunk), chunks(wave, self.chunk)))
+
+    def _create(self, kind: Kind, chunk: Sequence[Change]) -> None:
+        body = [self.payload(kind, c.key, _now(kind, c.fields)) for c in chunk]
+        new_ids = self.netbox.create(kind.endpoint, body, _what(chunk))
+        for change, ident in zip(chunk, new_ids, strict=True):
+            self.ids[kind.endpoint][change.key] = ident
+        self.progress(kind.endpoint, len(chunk))
 
     def update(self, kind: Kind, changes: list[Change], deferred: bool = False) -> None:
         body_of = _later if deferred else _now
         todo = [c for c in changes if body_of(kind, c.fields)]
-        for chunk in chunks(todo):
+        for chunk in chunks(todo, self.chunk):
             body = [
                 {
                     "id": self.ids[kind.endpoint][c.key],
@@ -150,11 +160,19 @@ def _refers_to(kind: Kind, change: Change, pending: set[Key]) -> bool:
 
 
 def apply(
-    netbox: NetBox, todo: Plan, snapshot: Snapshot, progress: Progress = _no_progress
+    netbox: NetBox,
+    todo: Plan,
+    snapshot: Snapshot,
+    progress: Progress = _no_progress,
+    chunk: int = CHUNK,
+    writers: int = WRITERS,
 ) -> None:
     """Deletes first (so a freed VLAN or address can be taken again), then creates and
-    updates in dependency order, then the deferred fields (a device's primary IP)."""
-    writer = _Writer(netbox, snapshot, progress)
+    updates in dependency order, then the deferred fields (a device's primary IP).
+
+    ``chunk=1, writers=1`` is the naive way (one request per object): the benchmark's baseline.
+    """
+    writer = _Writer(netbox, snapshot, progress, chunk, writers)
     writer.delete(todo.of(Action.DELETE))
     for kind in KINDS:
         mine = [c for c in todo.changes if c.endpoint == kind.endpoint]
@@ -172,18 +190,21 @@ def sync(
     allocations: Allocations,
     dry_run: bool = False,
     progress: Progress = _no_progress,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> SyncReport:
-    """Make NetBox hold the model (or, with ``dry_run``, only say what differs)."""
+    """Make NetBox hold the model (or, with ``dry_run``, only say what differs).
+
+    ``on_plan`` sees the plan before anything is written (to size a progress bar).
+    """
     desired = desired_state(network, allocations)
     netbox.check()
     started = time.perf_counter()
     snapshot = read_snapshot(netbox)
     read_seconds = time.perf_counter() - started
     todo = plan(desired, snapshot.state, TAG)
+    if on_plan is not None:
+        on_plan(todo)
     started = time.perf_counter()
     if not dry_run and todo.changes:
         apply(netbox, todo, snapshot, progress)
     return SyncReport(todo, snapshot.size, read_seconds, time.perf_counter() - started, not dry_run)
-
-
-__all__ = ["KIND_BY_ENDPOINT", "SyncReport", "apply", "sync"]

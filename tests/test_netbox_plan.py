@@ -11,7 +11,8 @@ import pytest
 
 from megalis_net.ipam import Allocations
 from megalis_net.model import Network
-from megalis_net.netbox.desired import TAG, desired_state
+from megalis_net.netbox.desired import desired_state
+from megalis_net.netbox.names import TAG
 from megalis_net.netbox.plan import Action, plan, same
 from megalis_net.netbox.read import normalize
 from megalis_net.netbox.state import KINDS, Ref, State, empty_state

@@ -18,7 +18,7 @@ from megalis_net import validate
 from megalis_net.errors import InputError, Problem
 from megalis_net.ipam import Allocations, SiteAllocation
 from megalis_net.model import Device, Network, Site, Topology
-from megalis_net.netbox import desired as d
+from megalis_net.netbox import names as d
 from megalis_net.netbox.client import NetBox
 from megalis_net.netbox.plan import owned
 from megalis_net.netbox.read import Snapshot, read_snapshot

@@ -186,3 +186,19 @@ def key_part(value: Any) -> str:
 def key_of(kind: Kind, fields: Fields) -> Key:
     """The natural key of an object from its (reference-level) fields."""
     return tuple(key_part(fields.get(name)) for name in kind.key_fields)
+
+
+class Builder:
+    """Accumulates objects; each carries the ownership tag."""
+
+    def __init__(self, tag: str) -> None:
+        self.state = empty_state()
+        self.tag = tag
+
+    def add(self, endpoint: str, fields: Fields) -> Ref:
+        kind = KIND_BY_ENDPOINT[endpoint]
+        if kind.owned:
+            fields = {**fields, "tags": [Ref("extras.tags", (self.tag,))]}
+        key = key_of(kind, fields)
+        self.state[endpoint][key] = fields
+        return Ref(endpoint, key)

@@ -17,7 +17,8 @@ from typing import Any
 from megalis_net.ipam import Allocations
 from megalis_net.model import Network
 from megalis_net.netbox.client import CHUNK, WRITERS, NetBox, NetBoxError, Progress, chunks
-from megalis_net.netbox.desired import TAG, desired_state
+from megalis_net.netbox.desired import desired_state
+from megalis_net.netbox.names import TAG
 from megalis_net.netbox.plan import Action, Change, Plan, plan
 from megalis_net.netbox.read import Snapshot, read_snapshot
 from megalis_net.netbox.state import ENDPOINT_TYPES, KINDS, Key, Kind, Ref

@@ -15,7 +15,7 @@ from megalis_net.netbox.desired import desired_state
 from megalis_net.netbox.names import TAG
 from megalis_net.netbox.plan import Action, plan, same
 from megalis_net.netbox.read import normalize
-from megalis_net.netbox.state import KINDS, Ref, State, empty_state
+from megalis_net.netbox.state import KINDS, MANAGED_FIELDS, Ref, State, empty_state
 from megalis_net.netbox.sync import _waves
 
 TAGS = [Ref("extras.tags", (TAG,))]
@@ -127,6 +127,19 @@ def test_desired_state_is_deterministic_and_tagged(
     for kind in owned_kinds:
         for key, fields in first[kind.endpoint].items():
             assert Ref("extras.tags", (TAG,)) in fields["tags"], (kind.endpoint, key)
+
+
+def test_only_managed_fields_are_written(render_network: tuple[Network, Allocations]) -> None:
+    """NetBox is read back with only MANAGED_FIELDS: any other field would always differ."""
+    want = desired_state(*render_network)
+    unread = {
+        (endpoint, name)
+        for endpoint, objects in want.items()
+        for fields in objects.values()
+        for name in fields
+        if name not in MANAGED_FIELDS[endpoint]
+    }
+    assert unread == set()
 
 
 def test_every_reference_points_at_a_desired_object(

@@ -17,6 +17,7 @@ from megalis_net.netbox.state import (
     Ref,
     State,
     key_part,
+    request_fields,
 )
 
 Raw = Mapping[str, list[dict[str, Any]]]
@@ -37,7 +38,7 @@ class Snapshot:
 def read_snapshot(netbox: NetBox) -> Snapshot:
     """Read every endpoint we manage (two at a time: the server has two workers)."""
     with ThreadPoolExecutor(2) as pool:
-        raws = pool.map(lambda kind: netbox.read(kind.endpoint), KINDS)
+        raws = pool.map(lambda kind: netbox.read(kind.endpoint, request_fields(kind)), KINDS)
         raw = {kind.endpoint: objects for kind, objects in zip(KINDS, raws, strict=True)}
     return normalize(raw)
 

@@ -8,7 +8,7 @@ becomes a ``NetBoxError`` naming the URL and, for writes, the object.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,10 +103,12 @@ class NetBox:
             self._get("users/tokens", {"limit": 1})  # /status/ answers without a valid token
         return str(status.get("netbox-version", "?"))
 
-    def read(self, endpoint: str, fields: Sequence[str] = ()) -> list[dict[str, Any]]:
+    def read(
+        self, endpoint: str, fields: Sequence[str] = (), filters: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         """Every object of an endpoint (``app.name``), raw JSON, pages read concurrently."""
         path = endpoint.replace(".", "/")
-        params: dict[str, Any] = {"limit": PAGE, "ordering": "id"}
+        params: dict[str, Any] = {"limit": PAGE, "ordering": "id", **(filters or {})}
         if fields:
             params["fields"] = ",".join(fields)
         with self._errors(f"reading {path}"):

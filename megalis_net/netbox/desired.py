@@ -363,7 +363,7 @@ def _circuits(b: Builder, network: Network) -> None:
                 "tenant": ref("tenancy.tenants", site.community.value),
             },
         )
-        _termination(b, circuit, "A", ref("dcim.sites", pop_slug(site.pop)))
+        # One end only: the PoP is the site's VLAN group (its allocation), not stored twice.
         _termination(b, circuit, "Z", ref("dcim.sites", slug(site.id)))
 
 

@@ -93,8 +93,8 @@ def network_from(snapshot: Snapshot, url: str) -> tuple[Network, Allocations]:
     view = _View(snapshot, url)
     topology = _topology(view)
     devices = _devices(view)
-    sites = _sites(view)
     allocations = _allocations(view)
+    sites = _sites(view, allocations)
     if topology is not None:
         for name, field, message in validate.check_devices(topology, devices):
             view.problem(f"devices {name}.{field}", message)
@@ -229,18 +229,9 @@ def _devices(view: _View) -> list[Device]:
     return devices
 
 
-def _access_ends(view: _View) -> dict[str, str]:
-    """Establishment site slug -> its PoP, from the access circuits' A ends."""
-    ends = _terminations(view)
-    return {
-        ends[cid].get("Z", ""): ends[cid].get("A", "")
-        for (cid,), f in view.objects("circuits.circuits")
-        if _slug(f.get("type")) == d.ACCESS_TYPE and cid in ends
-    }
-
-
-def _sites(view: _View) -> list[Site]:
-    pops = _access_ends(view)
+def _sites(view: _View, allocations: Allocations) -> list[Site]:
+    """Establishments; each one's PoP is where its access VLAN is (pushed models are allocated)."""
+    pops = {site_id: alloc.pop for site_id, alloc in allocations.sites.items()}
     rates = {
         d.slug(cid): _kbps_to_mbps(f.get("commit_rate"))
         for (cid,), f in view.objects("circuits.circuits")
@@ -257,6 +248,7 @@ def _sites(view: _View) -> list[Site]:
 
 
 def _site(slug: str, f: Fields, pops: dict[str, str], rates: dict[str, int | None]) -> Site:
+    site_id = str(f.get("name"))
     lan = _cf(f, "megalis_legacy_lan")
     legacy = (
         {
@@ -269,14 +261,14 @@ def _site(slug: str, f: Fields, pops: dict[str, str], rates: dict[str, int | Non
     )
     return Site.model_validate(
         {
-            "id": f.get("name"),
+            "id": site_id,
             "name": f.get("description"),
             "kind": _slug(f.get("group")),
             "commune": f.get("physical_address"),
             "departement": _slug(f.get("region")).removeprefix("fr-"),
             "latitude": f.get("latitude"),
             "longitude": f.get("longitude"),
-            "pop": pops.get(slug),
+            "pop": pops.get(site_id),
             "community": _slug(f.get("tenant")),
             "rate_mbps": rates.get(slug),
             "l2_renater": bool(_cf(f, "megalis_l2_renater")),

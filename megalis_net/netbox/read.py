@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from megalis_net.netbox.client import NetBox
+from megalis_net.netbox.names import TAG
 from megalis_net.netbox.state import (
     CONTENT_TYPES,
     KINDS,
@@ -35,12 +36,32 @@ class Snapshot:
         return sum(len(objects) for objects in self.state.values())
 
 
-def read_snapshot(netbox: NetBox) -> Snapshot:
-    """Read every endpoint we manage (two at a time: the server has two workers)."""
+def read_snapshot(netbox: NetBox, tag: str = TAG) -> Snapshot:
+    """Read every endpoint we manage (two at a time: the server has two workers).
+
+    Serialising tags is most of NetBox's cost per object, so owned objects are
+    read by tag filter without their tags, and the others (``tag__n``) only by
+    their key: enough to see a collision and to resolve references.
+    """
+    tags = netbox.read("extras.tags", request_fields(KINDS[0]))
+    tagged = any(t.get("slug") == tag for t in tags)
     with ThreadPoolExecutor(2) as pool:
-        raws = pool.map(lambda kind: netbox.read(kind.endpoint, request_fields(kind)), KINDS)
-        raw = {kind.endpoint: objects for kind, objects in zip(KINDS, raws, strict=True)}
-    return normalize(raw)
+        raws = pool.map(lambda kind: _read_kind(netbox, kind, tag, tagged), KINDS[1:])
+        raw = {kind.endpoint: objects for kind, objects in zip(KINDS[1:], raws, strict=True)}
+    return normalize({KINDS[0].endpoint: tags, **raw})
+
+
+def _read_kind(netbox: NetBox, kind: Kind, tag: str, tagged: bool) -> list[dict[str, Any]]:
+    keys_only = ("id", *(f for name in kind.key_fields for f in kind.generic.get(name, (name,))))
+    if not kind.owned:
+        return netbox.read(kind.endpoint, request_fields(kind))
+    if not tagged:  # NetBox refuses a filter on a tag that does not exist yet
+        return netbox.read(kind.endpoint, keys_only)
+    fields = tuple(f for f in request_fields(kind) if f != "tags")
+    owned = netbox.read(kind.endpoint, fields, {"tag": tag})
+    for obj in owned:
+        obj["tags"] = [{"slug": tag}]
+    return owned + netbox.read(kind.endpoint, keys_only, {"tag__n": tag})
 
 
 def _id_of(value: Any) -> int | None:

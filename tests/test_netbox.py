@@ -235,7 +235,8 @@ def test_nornir_inventory_from_netbox_matches_the_files(files: Path, env: NetBox
     assert push(files)["changes"] == 0
     register()
     runner_options = {"plugin": "threaded", "options": {"num_workers": 1}}
-    from_netbox = InitNornir(inventory={"plugin": PLUGIN}, runner=runner_options)
+    quiet = {"enabled": False}
+    from_netbox = InitNornir(inventory={"plugin": PLUGIN}, runner=runner_options, logging=quiet)
     inventory = files / "inventory"
     from_files = InitNornir(
         inventory={
@@ -246,6 +247,7 @@ def test_nornir_inventory_from_netbox_matches_the_files(files: Path, env: NetBox
             },
         },
         runner=runner_options,
+        logging=quiet,
     )
 
     def hosts(nornir: Any) -> dict[str, tuple[Any, ...]]:

@@ -67,7 +67,9 @@ def timed(work: Callable[[], T]) -> tuple[float, T]:
 
 def reset() -> None:
     """An empty NetBox: our database restored from the cached schema (not timed)."""
-    subprocess.run([ROOT / "scripts" / "netbox", "reset"], check=True, capture_output=True)
+    done = subprocess.run([ROOT / "scripts" / "netbox", "reset"], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"scripts/netbox reset failed:\n{done.stderr}")
 
 
 def settings() -> Settings:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from megalis_net.geo import DEPARTEMENT_NAMES
 from megalis_net.intent import build_intents
 from megalis_net.ipam import Allocations, SiteAllocation, route_target
 from megalis_net.model import Network, Site, UpstreamKind
@@ -22,7 +23,6 @@ from megalis_net.netbox.names import (
     CONTEXT,
     CONTEXT_SECTIONS,
     CUSTOM_FIELDS,
-    DEPARTEMENT_NAMES,
     DEVICE_ROLE,
     LINK_TYPES,
     POP_GROUP,

@@ -6,7 +6,7 @@ both sides agree by construction.
 
 from __future__ import annotations
 
-from megalis_net.model import Departement, Platform
+from megalis_net.model import Platform
 from megalis_net.netbox.state import Ref
 
 TAG = "megalis-net"
@@ -28,12 +28,6 @@ ROLE_SITE_LINK = "site-link"
 ROLE_BACKBONE_LINK = "backbone-link"
 L2VPN_TYPE = "vpws"
 
-DEPARTEMENT_NAMES = {
-    Departement.COTES_DARMOR: "Côtes-d'Armor",
-    Departement.FINISTERE: "Finistère",
-    Departement.ILLE_ET_VILAINE: "Ille-et-Vilaine",
-    Departement.MORBIHAN: "Morbihan",
-}
 # Vendor per platform (data, like intent.naming): manufacturer, device type.
 VENDORS: dict[Platform, tuple[str, str]] = {
     Platform.FRR: ("FRRouting", "FRR Linux router"),

@@ -187,7 +187,7 @@ def with_more_sites(files: Path, root: Path, count: int) -> Path:
 
 
 @pytest.fixture
-def grown(files: Path, tmp_path: Path) -> Iterator[Path]:
+def grown(files: Path, env: NetBoxServer, tmp_path: Path) -> Iterator[Path]:
     """Three more sites, one with the L2 service: what a push then adds."""
     yield with_more_sites(files, tmp_path / "grown", 3)
     push(files)  # back to the module's model

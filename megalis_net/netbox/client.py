@@ -21,7 +21,7 @@ from megalis_net.errors import MegalisError
 
 PAGE = 1000  # NetBox's largest page (MAX_PAGE_SIZE)
 CHUNK = 250  # objects per bulk write: NetBox needs ~30 ms each, keep requests well under a minute
-READERS = 4  # concurrent page reads (the server has 2 workers x 3 threads)
+READERS = 4  # concurrent page reads of one endpoint (the server has 2 workers x 3 threads)
 WRITERS = 2  # concurrent bulk writes: one per server worker
 TIMEOUT = 300.0
 

@@ -30,7 +30,6 @@ T = TypeVar("T")
 
 def load_from_netbox(netbox: NetBox) -> tuple[Network, Allocations]:
     """Read NetBox once and rebuild the model and the allocations from it."""
-    netbox.check()
     return network_from(read_snapshot(netbox), netbox.settings.url)
 
 

@@ -198,7 +198,6 @@ def sync(
     ``on_plan`` sees the plan before anything is written (to size a progress bar).
     """
     desired = desired_state(network, allocations)
-    netbox.check()
     started = time.perf_counter()
     snapshot = read_snapshot(netbox)
     read_seconds = time.perf_counter() - started

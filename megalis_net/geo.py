@@ -24,6 +24,8 @@ _DEPARTEMENT_OF_COUNTY = {
     "Ille-et-Vilaine": Departement.ILLE_ET_VILAINE,
     "Morbihan": Departement.MORBIHAN,
 }
+DEPARTEMENT_NAMES = {departement: name for name, departement in _DEPARTEMENT_OF_COUNTY.items()}
+"""The name of each département, as GeoNames (and NetBox's regions) spell it."""
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,30 @@ def frr_lab_router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRout
         )
     finally:
         model.cli("lab", "down", check=False)
+
+
+@dataclass(frozen=True)
+class NetBoxServer:
+    url: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+def netbox_server() -> Iterator[NetBoxServer]:
+    """The local NetBox of ``scripts/netbox``, emptied once for the session.
+
+    Starts it when it is not running (and then stops it at the end); fails with
+    one clear message when it cannot. ``reset`` drops our NetBox database and
+    restores the cached schema (~20 s), so that what a benchmark left behind
+    does not slow the tests down.
+    """
+    script = ROOT / "scripts" / "netbox"
+    was_running = subprocess.run([script, "status"], capture_output=True).returncode == 0
+    started = subprocess.run([script, "reset"], capture_output=True, text=True)
+    if started.returncode != 0:
+        pytest.fail(f"scripts/netbox reset failed (the netbox tier needs it):\n{started.stderr}")
+    env = subprocess.run([script, "env"], capture_output=True, text=True, check=True).stdout
+    values = dict(line.removeprefix("export ").split("=", 1) for line in env.splitlines())
+    yield NetBoxServer(values["MEGALIS_NETBOX_URL"], values["MEGALIS_NETBOX_TOKEN"])
+    if not was_running:
+        subprocess.run([script, "stop"], check=True)

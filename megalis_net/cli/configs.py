@@ -32,6 +32,8 @@ def allocate(
 ) -> None:
     """Allocate addresses and VLANs to everything that has none; nothing allocated moves."""
     inventory = context.paths(ctx).inventory
+    if not dry_run:
+        context.files_only(ctx, "allocate")
     with exclusive(inventory):
         network = context.network(ctx)
         report = allocate_all(network, context.allocations(ctx), release_orphans)

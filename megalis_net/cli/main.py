@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from megalis_net.cli import audit, configs, deploy, lab, site, sites, topology
-from megalis_net.cli.context import DEFAULT_INVENTORY, DEFAULT_TOPOLOGY, Paths
+from megalis_net.cli import audit, configs, deploy, lab, netbox, site, sites, topology
+from megalis_net.cli.context import DEFAULT_INVENTORY, DEFAULT_TOPOLOGY, Paths, Source
 from megalis_net.cli.output import error_line
 from megalis_net.errors import InputError, MegalisError
 
@@ -77,6 +77,7 @@ app.add_typer(topology.app, name="topology")
 app.add_typer(sites.app, name="sites")
 app.add_typer(site.app, name="site")
 app.add_typer(lab.app, name="lab")
+app.add_typer(netbox.app, name="netbox")
 app.command("audit")(audit.audit)
 app.command("allocate")(configs.allocate)
 app.command("render")(configs.render)
@@ -94,8 +95,17 @@ def global_options(
         Path,
         typer.Option("--inventory", help="Devices and sites folder.", envvar="MEGALIS_INVENTORY"),
     ] = DEFAULT_INVENTORY,
+    source: Annotated[
+        Source,
+        typer.Option(
+            "--source",
+            help="Where the model and allocations come from: the files, or NetBox"
+            " ($MEGALIS_NETBOX_URL, $MEGALIS_NETBOX_TOKEN).",
+            envvar="MEGALIS_SOURCE",
+        ),
+    ] = Source.FILES,
 ) -> None:
-    ctx.obj = Paths(topology_dir, inventory_dir)
+    ctx.obj = Paths(topology_dir, inventory_dir, source)
 
 
 def main() -> None:

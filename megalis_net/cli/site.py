@@ -60,6 +60,8 @@ def _change(
 ) -> Change:
     """Read, change and (unless a dry run) write the inventory, holding its lock."""
     where = context.paths(ctx)
+    if not dry_run:
+        context.files_only(ctx, "site add/remove")
     with exclusive(where.inventory):
         change = make(context.network(ctx), context.allocations(ctx))
         if not dry_run:

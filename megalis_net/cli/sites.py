@@ -43,6 +43,8 @@ def import_(
     as_json: JsonOption = False,
 ) -> None:
     """Import Mégalis I's site export; nothing is written unless every row is good (or --skip-bad)."""
+    if out is None:
+        context.files_only(ctx, "sites import")
     result = import_export(file, context.topology(ctx).topology)
     sites = list(accepted_sites(result, skip_bad))
     target = out or context.paths(ctx).sites_file

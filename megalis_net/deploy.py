@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -215,7 +215,7 @@ def _run(
     if compared.failed or dry_run or not changing:
         if dry_run:
             for host in changing:
-                report.devices[host] = replace(report.devices[host], outcome=Outcome.WOULD_CHANGE)
+                report.devices[host].outcome = Outcome.WOULD_CHANGE
         _on(nr, changing).run(task=_discard, on_failed=True)
         return
     before = {h: compared[h][0].result["peers_up"] for h in changing}
@@ -243,19 +243,18 @@ def _run(
             report.devices[host].outcome, report.devices[host].error = Outcome.FAILED, error
         rolled = _on(nr, committed).run(task=_rollback, on_failed=True)
         for host in committed:
-            if host in failures:
-                continue
             device = report.devices[host]
-            device.outcome = Outcome.ROLLED_BACK
-            if rolled[host].failed:
-                device.outcome = Outcome.FAILED
-                device.error = (
-                    f"rollback failed ({_error(rolled[host][0].exception)}); the router"
-                    f" reverts by itself within {confirm_timeout} s"
-                )
-        for host in failures.keys() & set(committed):
-            if rolled[host].failed:
-                report.devices[host].error = f"{failures[host]}; rollback failed too"
+            if not rolled[host].failed:
+                if host not in failures:
+                    device.outcome = Outcome.ROLLED_BACK
+                continue
+            device.outcome = Outcome.FAILED
+            device.error = (
+                f"{failures[host]}; rollback failed too"
+                if host in failures
+                else f"rollback failed ({_error(rolled[host][0].exception)}); the router"
+                f" reverts by itself within {confirm_timeout} s"
+            )
         return
     progress("confirming")
     confirmed = _on(nr, committed).run(task=_confirm)

@@ -287,7 +287,7 @@ def test_an_unreachable_router_stops_the_deploy_before_any_change(deployed: LabM
     subprocess.run(["kill", sshd.read_text().split()[0]], check=True)
     try:
         wait_until(
-            "sshd of pe-vannes gone", lambda: not ping_ssh(access()["pe-vannes"].address), 10
+            "sshd of pe-vannes gone", lambda: not ssh_port_open(access()["pe-vannes"].address), 10
         )
         code, report = deploy(deployed)
         assert code == 1
@@ -306,7 +306,7 @@ def test_an_unreachable_router_stops_the_deploy_before_any_change(deployed: LabM
     assert code == 0 and outcomes(report)["pe-vannes"] == "committed"
 
 
-def ping_ssh(address: str) -> bool:
+def ssh_port_open(address: str) -> bool:
     result = subprocess.run(
         ["bash", "-c", f"exec 3<>/dev/tcp/{address}/22"],
         capture_output=True,

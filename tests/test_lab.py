@@ -99,15 +99,11 @@ def test_snmpd_answers_on_the_management_address_with_model_speeds(model: LabMod
 
 
 def snmpwalk(address: str, community: str, oid: str) -> dict[str, str]:
-    result = subprocess.run(
-        ["snmpbulkwalk", "-v2c", "-c", community, "-On", "-Oqv", "-Oe", address, oid],
-        capture_output=True, text=True, env={"MIBS": ""}, timeout=20, check=True,
-    )  # fmt: skip
+    """Values of one column by index, as net-snmp walks them."""
     indexed = subprocess.run(
         ["snmpbulkwalk", "-v2c", "-c", community, "-On", "-Oq", address, oid],
         capture_output=True, text=True, env={"MIBS": ""}, timeout=20, check=True,
     )  # fmt: skip
-    del result
     return {
         line.split()[0].rsplit(".", 1)[1]: line.split(maxsplit=1)[1].strip('"')
         for line in indexed.stdout.splitlines()

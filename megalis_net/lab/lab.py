@@ -243,12 +243,7 @@ def _site_links(access: AccessNamespace) -> None:
     wanted = {site.interface: site for site in access.sites}
     extra = sorted(name for name in existing if name != "lo" and name not in wanted)
     ip_batch((f"link del {name}" for name in extra), access.netns)
-    plan_links = [
-        Veth(access.pe_netns, s.interface, access.netns, s.interface, None, s.address)
-        for s in access.sites
-        if s.interface not in existing
-    ]
-    _make_veths(plan_links)
+    _make_veths([access.veth(s) for s in access.sites if s.interface not in existing])
     # a site whose link exists but whose address moved (site moved, re-allocated)
     fix = []
     for name, site in wanted.items():

@@ -102,6 +102,10 @@ class AccessNamespace:
     pe_netns: str
     sites: tuple[AccessSite, ...]
 
+    def veth(self, site: AccessSite) -> Veth:
+        """A site's attachment: same name at both ends, the site's address on the access end."""
+        return Veth(self.pe_netns, site.interface, self.netns, site.interface, None, site.address)
+
 
 @dataclass(frozen=True, slots=True)
 class LabPlan:
@@ -121,11 +125,7 @@ class LabPlan:
 
     def site_links(self) -> list[Veth]:
         """Every site attachment (thousands: created and removed in batches)."""
-        return [
-            Veth(a.pe_netns, s.interface, a.netns, s.interface, None, s.address)
-            for a in self.access
-            for s in a.sites
-        ]
+        return [a.veth(s) for a in self.access for s in a.sites]
 
     def pe(self, host: str) -> PeRouter:
         for pe in self.pes:
@@ -144,16 +144,15 @@ def netns_of(host: str) -> str:
 
 
 def lab_address(network: Network, address: IPv4Address) -> IPv4Interface:
-    """The lab's management address standing for a production one: same host number.
-
-    >>> from ipaddress import IPv4Network
-    >>> str(lab_address_in(IPv4Network("10.0.2.0/24"), IPv4Address("10.0.2.7")))
-    '198.18.0.7/24'
-    """
+    """The lab's management address standing for a production one: same host number."""
     return lab_address_in(network.topology.pools.management, address)
 
 
 def lab_address_in(pool: IPv4Network, address: IPv4Address) -> IPv4Interface:
+    """
+    >>> str(lab_address_in(IPv4Network("10.0.2.0/24"), IPv4Address("10.0.2.7")))
+    '198.18.0.7/24'
+    """
     offset = int(address) - int(pool.network_address)
     if not 0 < offset < MANAGEMENT.num_addresses - 2:
         raise LabPlanError(

@@ -55,11 +55,13 @@ from megalis_net.lab.system import (
 )
 from megalis_net.napalm_frr.onrouter import policy_blocks
 from megalis_net.render import TEMPLATES, render_device
+from megalis_net.snmp.credentials import V3
 
 STATE_DIR = Path(os.environ.get("MEGALIS_LAB_DIR", "/run/megalis-net/lab"))
 STATE_FILE = "state.json"
 KEY = "id_ed25519"
 USERNAME = "root"
+SNMP_V3 = "snmp-v3.json"
 # Routers forward; replies from a PoP's access namespace may come back on
 # another site's link than the request went out on: no reverse-path filter.
 SYSCTLS = {
@@ -85,6 +87,7 @@ class RouterAccess:
     username: str
     key_file: Path
     snmp_community: str
+    snmp_v3: V3
 
 
 @contextmanager
@@ -182,6 +185,15 @@ def _credentials(state_dir: Path) -> None:
     if not community.exists():
         atomic_write_text(community, secrets.token_hex(12) + "\n")
     community.chmod(0o600)
+    v3 = state_dir / SNMP_V3
+    if not v3.exists():
+        user = {
+            "user": "megalis",
+            "auth_key": secrets.token_hex(12),
+            "priv_key": secrets.token_hex(12),
+        }
+        atomic_write_text(v3, json.dumps(user) + "\n")
+    v3.chmod(0o600)
     wrapper = state_dir / "uts-wrap"
     wrapper.write_text(UTS_WRAPPER)
     wrapper.chmod(0o755)
@@ -338,6 +350,7 @@ def _router_dir(state_dir: Path, pe: PeRouter) -> Path:
 def _management_daemons(plan: LabPlan, state_dir: Path) -> None:
     templates = _templates()
     community = (state_dir / "snmp-community").read_text().strip()
+    v3 = _snmp_v3(state_dir)
     for pe in plan.pes:
         directory = _router_dir(state_dir, pe)
         sshd = Sshd(pe.netns, pe.host, directory)
@@ -356,6 +369,7 @@ def _management_daemons(plan: LabPlan, state_dir: Path) -> None:
                 host=pe.host,
                 address=pe.management.ip,
                 community=community,
+                v3=v3,
                 management_network=MANAGEMENT,
                 location=pe.intent.management_plane.snmp_location,
                 contact=pe.intent.management_plane.snmp_contact,
@@ -479,7 +493,14 @@ def access(state_dir: Path = STATE_DIR) -> dict[str, RouterAccess]:
     if not state.get("routers"):
         raise LabError(f"no lab is up (nothing recorded in {state_dir}): run `megalis-net lab up`")
     community = (state_dir / "snmp-community").read_text().strip()
+    v3 = _snmp_v3(state_dir)
     return {
-        host: RouterAccess(host, r["netns"], r["address"], USERNAME, state_dir / KEY, community)
+        host: RouterAccess(host, r["netns"], r["address"], USERNAME, state_dir / KEY, community, v3)
         for host, r in state["routers"].items()
     }
+
+
+def _snmp_v3(state_dir: Path) -> V3:
+    """The lab's SNMPv3 user (SHA + AES, authPriv), made by ``up``."""
+    user = json.loads((state_dir / SNMP_V3).read_text())
+    return V3(user["user"], user["auth_key"], user["priv_key"], "sha", "aes")

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from typing import Any
 import jinja2
 
 from megalis_net.fileio import atomic_write_text, exclusive
+from megalis_net.lab import ifalias
 from megalis_net.lab.daemons import (
     PE_DAEMONS,
     UPSTREAM_DAEMONS,
@@ -341,6 +343,10 @@ def _save_once_loaded(frr: Frr, config: str, wrapper: Path, timeout: float = 300
         time.sleep(0.5)
     # vtysh writes its own hostname into frr.conf: run it under the router's
     run([str(wrapper), frr.hostname, "vtysh", "-N", frr.pathspace, "-c", "write memory"])
+    # descriptions -> ifAlias, as the NAPALM driver does after each commit
+    # (``sync_aliases``); in the router's namespace, whose /sys is its own
+    sync = "import sys; from megalis_net.napalm_frr.onrouter import sync_aliases as s; s(sys.stdin.read())"
+    run(["ip", "netns", "exec", frr.pathspace, sys.executable, "-c", sync], stdin=config)
 
 
 def _router_dir(state_dir: Path, pe: PeRouter) -> Path:
@@ -370,6 +376,8 @@ def _management_daemons(plan: LabPlan, state_dir: Path) -> None:
                 address=pe.management.ip,
                 community=community,
                 v3=v3,
+                python=sys.executable,
+                ifalias=Path(ifalias.__file__).resolve(),
                 management_network=MANAGEMENT,
                 location=pe.intent.management_plane.snmp_location,
                 contact=pe.intent.management_plane.snmp_contact,

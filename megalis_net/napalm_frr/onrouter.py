@@ -11,6 +11,13 @@ Commands (one line of JSON on stdout, or exit code + message on stderr)::
     onrouter.py commit replace|merge CANDIDATE [--revert-in SECONDS]
     onrouter.py confirm | rollback | pending
     onrouter.py revert-after SECONDS      # the detached commit-confirm timer
+    onrouter.py sync-aliases [--config FILE]
+
+FRR keeps interface descriptions to itself, where a router's SNMP agent
+reports them as ifAlias (IF-MIB): after every change, the descriptions are
+written to the kernel's interface aliases (``/sys/class/net/*/ifalias``),
+which snmpd reports, so verification can match interfaces by description
+as it does on any router.
 
 Files in the state directory: ``rollback.conf`` (the running config saved
 before the last commit), ``pending.json`` (the timer's PID and deadline
@@ -205,6 +212,45 @@ def refused_lines(output: str) -> list[int]:
     return [int(number) for number in re.findall(r"^line (\d+):", output, re.MULTILINE)]
 
 
+def descriptions(config: str) -> dict[str, str]:
+    """Interface name -> description, from a config in FRR's form.
+
+    Examples:
+        >>> descriptions("interface bb0\\n description ring a\\nexit\\n!\\ninterface lo\\nexit\\n")
+        {'bb0': 'ring a', 'lo': ''}
+    """
+    found: dict[str, str] = {}
+    interface = None
+    for line in config.splitlines():
+        if line.startswith("interface "):
+            interface = line.split()[1]
+            found[interface] = ""
+        elif interface is not None and line.startswith(" description "):
+            found[interface] = line[len(" description ") :]
+        elif not line.startswith(" "):
+            interface = None
+    return found
+
+
+def sync_aliases(config: str, sys_net: Path = Path("/sys/class/net")) -> int:
+    """Kernel interface aliases := the config's descriptions; how many were written.
+
+    Interfaces the config does not mention keep their alias; those it
+    mentions without a description lose theirs. Interfaces configured but
+    absent from the kernel are skipped (FRR accepts config for them).
+    """
+    written = 0
+    for name, description in descriptions(config).items():
+        alias = sys_net / name / "ifalias"
+        try:
+            if alias.read_text().rstrip("\n") != description:
+                alias.write_text(description + "\n")
+                written += 1
+        except OSError:  # absent from the kernel, or gone meanwhile
+            continue
+    return written
+
+
 def run(*command: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -374,6 +420,8 @@ class Router:
                 changed = self.replace(candidate) if mode == "replace" else self.merge(candidate)
             except RouterError as error:
                 raise self.restore(error) from error
+            if changed:
+                sync_aliases(self.running_config())
             if changed and revert_in is not None:
                 self.arm(revert_in)
             return {"changed": changed, "pending": changed and revert_in is not None}
@@ -411,7 +459,9 @@ class Router:
             if pending is not None:
                 self.pending_file.unlink()
                 os.kill(int(pending["pid"]), signal.SIGTERM)
-            return {"changed": self.replace(self.rollback_file)}
+            changed = self.replace(self.rollback_file)
+            sync_aliases(self.running_config())
+            return {"changed": changed}
 
     def revert_after(self, seconds: int) -> None:
         time.sleep(seconds)
@@ -421,6 +471,7 @@ class Router:
                 return  # confirmed meanwhile
             try:
                 self.replace(self.rollback_file)
+                sync_aliases(self.running_config())
                 outcome = "reverted"
             except RouterError as error:
                 outcome = f"revert failed: {error}"
@@ -451,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("confirm", "rollback", "pending"):
         commands.add_parser(name)
     commands.add_parser("revert-after").add_argument("seconds", type=int)
+    commands.add_parser("sync-aliases").add_argument("--config", type=Path)
     args = parser.parse_args(argv)
 
     router = Router(args.state, args.vtysh, args.frr_reload)
@@ -463,6 +515,9 @@ def main(argv: list[str] | None = None) -> int:
             result = router.rollback()
         elif args.command == "pending":
             result = router.pending()
+        elif args.command == "sync-aliases":
+            config = args.config.read_text() if args.config else router.running_config()
+            result = {"written": sync_aliases(config)}
         else:
             router.revert_after(args.seconds)
             return OK

@@ -116,7 +116,7 @@ def _quiet(_: str) -> None:
 def production_targets(inventory: Path, hosts: Mapping[str, str]) -> list[Target]:
     """Targets from the Nornir inventory: ``hosts`` maps router to platform;
     credentials come from the environment variables the inventory names."""
-    nr = _nornir_from_files(inventory)
+    nr = nornir_from_files(inventory)
     targets = []
     for name, platform in sorted(hosts.items()):
         host = nr.inventory.hosts[name]
@@ -132,7 +132,7 @@ def production_targets(inventory: Path, hosts: Mapping[str, str]) -> list[Target
     return targets
 
 
-def _nornir_from_files(inventory: Path) -> Nornir:
+def nornir_from_files(inventory: Path) -> Nornir:
     return InitNornir(
         inventory={
             "plugin": "SimpleInventory",

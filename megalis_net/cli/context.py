@@ -7,6 +7,7 @@ The source is the files (``topology/`` + ``inventory/``, the default) or NetBox
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +23,8 @@ from megalis_net.model import Network
 # (read by the global options).
 DEFAULT_TOPOLOGY = Path("topology")
 DEFAULT_INVENTORY = Path("inventory")
+# What commands remember between runs (the last verification...): $MEGALIS_STATE
+DEFAULT_STATE = Path("state")
 _NETBOX_MODEL = "megalis_net.netbox_model"
 
 
@@ -41,6 +44,10 @@ class Paths:
         return self.inventory / "sites.csv"
 
 
+def state_dir() -> Path:
+    return Path(os.environ.get("MEGALIS_STATE") or DEFAULT_STATE)
+
+
 def paths(ctx: typer.Context) -> Paths:
     found = ctx.find_object(Paths)
     return found if found is not None else Paths(DEFAULT_TOPOLOGY, DEFAULT_INVENTORY)
@@ -55,6 +62,16 @@ def _from_netbox(ctx: typer.Context) -> tuple[Network, Allocations]:
         meta[_NETBOX_MODEL] = load_from_netbox(NetBox(Settings.from_env()))
     model: tuple[Network, Allocations] = meta[_NETBOX_MODEL]
     return model
+
+
+def selected_devices(network: Network, devices: list[str] | None) -> list[str]:
+    """``--devices`` (repeated or comma-separated) checked against the inventory; all by default."""
+    known = {d.name for d in network.devices}
+    wanted = sorted({n for item in devices or [] for n in item.split(",") if n}) or sorted(known)
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise UsageError(f"--devices: no router named {unknown[0]!r} in the inventory")
+    return wanted
 
 
 def files_only(ctx: typer.Context, command: str) -> None:

@@ -60,11 +60,7 @@ def deploy(
 ) -> None:
     """Push the rendered configs: one transaction across the routers."""
     network = context.network(ctx)
-    known = {d.name: d for d in network.devices}
-    wanted = sorted({n for item in devices or [] for n in item.split(",") if n}) or sorted(known)
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        raise UsageError(f"--devices: no router named {unknown[0]!r} in the inventory")
+    wanted = context.selected_devices(network, devices)
     if check_timeout >= confirm_timeout:
         raise UsageError("--check-timeout must be shorter than --confirm-timeout")
     platform = Platform.FRR if in_lab else None

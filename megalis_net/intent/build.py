@@ -247,6 +247,7 @@ def _backbone_ports(index: _Index, device: Device, naming: Naming) -> tuple[Port
                 speed_mbps=link.capacity_mbps,
                 l3=Layer3(IPv4Interface((address, 31)), peer),
                 isis_metric=link.metric,
+                link=link.name,
             )
         )
     return tuple(ports)
@@ -268,6 +269,7 @@ def _upstream_ports(index: _Index, device: Device, naming: Naming) -> tuple[Port
                 description=f"{upstream.link.name} AS{asn}",
                 speed_mbps=upstream.capacity_mbps,
                 l3=Layer3(IPv4Interface((net[0], 31)), net[1], vrf=upstream.kind.value),
+                link=upstream.link.name,
             )
         )
     return tuple(ports)
@@ -294,6 +296,7 @@ def _access_ports(index: _Index, device: Device, naming: Naming) -> tuple[Port, 
                     vrf=site.community.value,
                 ),
                 policer=policer_for(site.rate_mbps),
+                site_id=site.id,
             )
         )
         if alloc.l2_vlan is not None:
@@ -305,6 +308,7 @@ def _access_ports(index: _Index, device: Device, naming: Naming) -> tuple[Port, 
                     description=ascii_description(f"l2-renater {site.id} {site.name}"),
                     l3=None,
                     policer=policer_for(site.rate_mbps),
+                    site_id=site.id,
                 )
             )
     return tuple(

@@ -51,6 +51,7 @@ class SubInterface:
     description: str
     l3: Layer3 | None
     policer: Policer | None = None
+    site_id: str | None = None  # the site this unit attaches
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class Port:
     l3: Layer3 | None = None
     isis_metric: int | None = None
     subinterfaces: tuple[SubInterface, ...] = ()
+    link: str | None = None  # the model's link (backbone, upstream)
 
     @property
     def tagged(self) -> bool:

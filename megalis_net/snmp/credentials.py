@@ -101,3 +101,8 @@ class SnmpSettings(BaseModel):
             self.auth_protocol,
             self.priv_protocol,
         )
+
+
+def inventory_settings(hosts: Mapping[str, Any]) -> dict[str, SnmpSettings]:
+    """Each host's ``snmp`` settings, from its inventory data (defaults, group, host)."""
+    return {host: SnmpSettings.parse(data.get("snmp"), host) for host, data in hosts.items()}

@@ -90,12 +90,18 @@ class Agent:
     port: int = 161
 
 
+DEFAULT_TIMEOUT = 1.0  # seconds per try
+DEFAULT_RETRIES = 1
+DEFAULT_CONCURRENCY = 64  # agents polled at once
+DEFAULT_MAX_REPETITIONS = 25  # rows per GETBULK
+
+
 @dataclass(frozen=True, slots=True)
 class PollSettings:
-    timeout: float = 1.0  # seconds per try
-    retries: int = 1
-    concurrency: int = 64  # agents polled at once
-    max_repetitions: int = 25  # rows per GETBULK
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_repetitions: int = DEFAULT_MAX_REPETITIONS
 
 
 @dataclass(frozen=True, slots=True)

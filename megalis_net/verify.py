@@ -308,7 +308,8 @@ def _check_device(
     by_name = {row.name: row for row in now.interfaces}
     by_alias: dict[str, Interface] = {}
     for entry in now.interfaces:
-        if entry.alias:
+        # a row without ifName is one the agent has only half listed yet
+        if entry.alias and entry.name:
             by_alias.setdefault(entry.alias, entry)
     earlier = {row.index: row for row in before.interfaces} if before else {}
     seconds = now.at - before.at if before else 0.0
@@ -324,16 +325,17 @@ def _check_device(
             )
 
         row = by_name.get(item.interface)
+        elsewhere = by_alias.get(item.description)
+        if elsewhere is not None and elsewhere.name != item.interface:
+            found(
+                "moved",
+                f"its description {item.description!r} is on {elsewhere.name}, not on"
+                f" {item.interface} (mis-cabled or renamed)",
+            )
+            checked.append(Checked(item, tuple(problems)))
+            continue
         if row is None:
-            elsewhere = by_alias.get(item.description)
-            if elsewhere is not None:
-                found(
-                    "moved",
-                    f"no {item.interface}; its description {item.description!r} is on"
-                    f" {elsewhere.name} (mis-cabled or renamed)",
-                )
-            else:
-                found("missing", f"no interface {item.interface} on the router")
+            found("missing", f"no interface {item.interface} on the router")
             checked.append(Checked(item, tuple(problems)))
             continue
         if row.alias != item.description:

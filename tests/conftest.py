@@ -133,7 +133,13 @@ class LabModel:
             **os.environ,
             "MEGALIS_TOPOLOGY": str(self.topology),
             "MEGALIS_INVENTORY": str(self.inventory),
+            "MEGALIS_STATE": str(self.state),
         }
+
+    @property
+    def state(self) -> Path:
+        """Where commands keep what they remember (the last verification)."""
+        return self.topology.parent / "state"
 
     def cli(self, *args: str, check: bool = True, timeout: float = 600) -> CompletedProcess[str]:
         """Run ``megalis-net`` as a user would, in its own process."""

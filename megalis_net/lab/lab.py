@@ -297,6 +297,9 @@ def _routers(plan: LabPlan, state_dir: Path, bare: bool) -> None:
     for pe in plan.pes:
         frr = Frr(pe.netns, pe.host, PE_DAEMONS)
         if "watchfrr" in frr.running():
+            # links made since (a site added) get their descriptions now
+            shown = run(["vtysh", "-N", frr.pathspace, "-c", "show running-config"])
+            _sync_aliases(frr, shown.stdout)
             continue
         if bare:
             starts.append((frr, bare_config(pe.host)))
@@ -343,8 +346,12 @@ def _save_once_loaded(frr: Frr, config: str, wrapper: Path, timeout: float = 300
         time.sleep(0.5)
     # vtysh writes its own hostname into frr.conf: run it under the router's
     run([str(wrapper), frr.hostname, "vtysh", "-N", frr.pathspace, "-c", "write memory"])
-    # descriptions -> ifAlias, as the NAPALM driver does after each commit
-    # (``sync_aliases``); in the router's namespace, whose /sys is its own
+    _sync_aliases(frr, config)
+
+
+def _sync_aliases(frr: Frr, config: str) -> None:
+    """Descriptions -> ifAlias, as the NAPALM driver does after each commit
+    (``sync_aliases``); run in the router's namespace, whose /sys is its own."""
     sync = "import sys; from megalis_net.napalm_frr.onrouter import sync_aliases as s; s(sys.stdin.read())"
     run(["ip", "netns", "exec", frr.pathspace, sys.executable, "-c", sync], stdin=config)
 

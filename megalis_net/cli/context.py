@@ -7,6 +7,7 @@ The source is the files (``topology/`` + ``inventory/``, the default) or NetBox
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +23,8 @@ from megalis_net.model import Network
 # (read by the global options).
 DEFAULT_TOPOLOGY = Path("topology")
 DEFAULT_INVENTORY = Path("inventory")
+# What runs leave behind (the last verify result...); $MEGALIS_STATE overrides.
+DEFAULT_STATE = Path("state")
 _NETBOX_MODEL = "megalis_net.netbox_model"
 
 
@@ -39,6 +42,11 @@ class Paths:
     @property
     def sites_file(self) -> Path:
         return self.inventory / "sites.csv"
+
+
+def state_dir() -> Path:
+    """Where commands keep what they leave for later ones: ``$MEGALIS_STATE`` or ``./state``."""
+    return Path(os.environ.get("MEGALIS_STATE") or DEFAULT_STATE)
 
 
 def paths(ctx: typer.Context) -> Paths:

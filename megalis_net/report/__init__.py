@@ -4,11 +4,6 @@
 verify result, and renders the page; ``write_report`` publishes it as a
 folder, all or nothing. The page fetches nothing: inline SVG and CSS only,
 so it opens from a file, a mail attachment or an offline laptop.
-
-Examples:
-    >>> from megalis_net.report.verify_result import VERIFY_FILE
-    >>> VERIFY_FILE
-    'verify-last.json'
 """
 
 from __future__ import annotations
@@ -44,6 +39,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Report:
+    """The computed dashboard and its page, not yet written anywhere."""
+
     dashboard: Dashboard
     html: str
 

@@ -80,17 +80,26 @@ class Dashboard:
 
 def site_states(network: Network, verify: VerifyResult | None) -> dict[str, SiteState]:
     """Each site's state: down if any of its interfaces has a problem, up if verify
-    checked it and found none, not verified otherwise (no result, or not in it)."""
+    checked it and found none, not verified otherwise (no result, or not in it).
+
+    A site on a router that did not answer is not verified: nothing is known of
+    its interface, which may well be up.
+    """
     seen: set[str] = set()
     bad: set[str] = set()
     if verify is not None:
+        silent = {u.device for u in verify.unreachable}
         for interface in verify.interfaces:
-            if interface.kind is LinkKind.SITE:
+            if interface.kind is LinkKind.SITE and interface.device not in silent:
                 site = interface.site_id or interface.link
                 seen.add(site)
                 if not interface.fine:
                     bad.add(site)
-        bad.update(d.link for d in verify.discrepancies if d.kind is LinkKind.SITE)
+        bad.update(
+            d.link
+            for d in verify.discrepancies
+            if d.kind == LinkKind.SITE.value and d.device not in silent
+        )
     return {
         site.id: SiteState.DOWN
         if site.id in bad

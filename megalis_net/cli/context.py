@@ -23,7 +23,7 @@ from megalis_net.model import Network
 # (read by the global options).
 DEFAULT_TOPOLOGY = Path("topology")
 DEFAULT_INVENTORY = Path("inventory")
-# What runs leave behind (the last verify result...); $MEGALIS_STATE overrides.
+# What commands remember between runs (the last verification...): $MEGALIS_STATE
 DEFAULT_STATE = Path("state")
 _NETBOX_MODEL = "megalis_net.netbox_model"
 
@@ -45,7 +45,6 @@ class Paths:
 
 
 def state_dir() -> Path:
-    """Where commands keep what they leave for later ones: ``$MEGALIS_STATE`` or ``./state``."""
     return Path(os.environ.get("MEGALIS_STATE") or DEFAULT_STATE)
 
 

@@ -70,6 +70,13 @@ class ScenarioResult:
         return any(f.severity is Severity.VIOLATION for f in self.findings)
 
     @property
+    def worst_severity(self) -> str:
+        """``violation``, ``warning`` or ``ok``: the worst of the findings."""
+        severities = {f.severity for f in self.findings}
+        order = (Severity.VIOLATION, Severity.WARNING)
+        return next((s.value for s in order if s in severities), "ok")
+
+    @property
     def pops_cut(self) -> int:
         return len({*self.scenario.failed_pops, *self.cut_pops_internet, *self.cut_pops_renater})
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from megalis_net.audit import AuditReport, ScenarioResult, run_audit
+from megalis_net.audit import AuditReport, run_audit
 from megalis_net.cli import context
 from megalis_net.cli.output import console, print_json, table
 from megalis_net.model import Severity
@@ -35,19 +35,11 @@ def audit(
         raise typer.Exit(EXIT_POLICY_FAILED)
 
 
-def _worst_severity(result: ScenarioResult) -> str:
-    severities = {f.severity for f in result.findings}
-    for severity in (Severity.VIOLATION, Severity.WARNING):
-        if severity in severities:
-            return severity.value
-    return "ok"
-
-
 def _print_report(report: AuditReport, top: int) -> None:
     rows = [
         [r.scenario.name, r.scenario.depth, len(r.cut_pops_internet), len(r.cut_pops_renater),
          r.sites_cut, f"{r.max_utilisation:.0%}", r.worst_link or "-",
-         _worst_severity(r)]
+         r.worst_severity]
         for r in report.results[:top]
     ]  # fmt: skip
     columns = ["scenario", "depth", "PoPs cut (Internet)", "PoPs cut (Renater)", "sites cut",

@@ -15,7 +15,18 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from megalis_net.cli import audit, configs, deploy, lab, netbox, site, sites, topology, verify
+from megalis_net.cli import (
+    audit,
+    configs,
+    deploy,
+    lab,
+    netbox,
+    report,
+    site,
+    sites,
+    topology,
+    verify,
+)
 from megalis_net.cli.context import DEFAULT_INVENTORY, DEFAULT_TOPOLOGY, Paths, Source
 from megalis_net.cli.output import error_line
 from megalis_net.errors import InputError, MegalisError
@@ -83,6 +94,7 @@ app.command("allocate")(configs.allocate)
 app.command("render")(configs.render)
 app.command("deploy")(deploy.deploy)
 app.command("verify")(verify.verify)
+app.command("report")(report.report)
 
 
 @app.callback()

@@ -107,6 +107,8 @@ class Target:
 
 
 Progress = Callable[[str], None]
+# committed routers -> {router: why it is wrong}; empty when all is well
+BeforeConfirm = Callable[[list[str]], Mapping[str, str]]
 
 
 def _quiet(_: str) -> None:
@@ -183,11 +185,15 @@ def deploy(
     confirm_timeout: int = DEFAULT_CONFIRM_TIMEOUT,
     check_timeout: float = DEFAULT_CHECK_TIMEOUT,
     progress: Progress = _quiet,
+    before_confirm: BeforeConfirm | None = None,
 ) -> DeployReport:
+    """``before_confirm``, given the routers committed and post-checked, runs
+    last before confirming: it returns the routers it finds wrong, with why,
+    and any makes the whole run roll back (see ``site add --apply``)."""
     report = DeployReport({t.host: DeviceReport(t.host) for t in targets}, dry_run)
     nr = nornir_for(targets)
     try:
-        _run(nr, report, configs, dry_run, confirm_timeout, check_timeout, progress)
+        _run(nr, report, configs, dry_run, confirm_timeout, check_timeout, progress, before_confirm)
     finally:
         nr.close_connections()
     return report
@@ -201,6 +207,7 @@ def _run(
     confirm_timeout: int,
     check_timeout: float,
     progress: Progress,
+    before_confirm: BeforeConfirm | None = None,
 ) -> None:
     progress("connecting and comparing")
     compared = nr.run(task=_load_and_compare, configs=configs)
@@ -237,6 +244,9 @@ def _run(
                 failures[host] = _error(outcome[0].exception)
             else:
                 report.devices[host].check = outcome[0].result
+    if not failures and before_confirm is not None:
+        progress("checks before confirming")
+        failures = dict(before_confirm(committed))
     if failures:
         progress(f"rolling back {len(committed)} routers")
         for host, error in failures.items():

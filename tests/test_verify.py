@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from megalis_net.intent import build_intents
 from megalis_net.lab import access
 from megalis_net.lab.plan import netns_of
 from megalis_net.model import Platform
+from megalis_net.napalm_frr.onrouter import candidate_form
 from megalis_net.snmp import COLUMN_NAMES, COLUMNS, Agent, V2c, poll
 from tests.conftest import LabModel, lab_model, require_lab_machine
 from tests.test_deploy import deploy, outcomes
@@ -52,12 +53,15 @@ def verify(model: LabModel, *args: str) -> tuple[int, Any]:
     return result.returncode, json.loads(result.stdout)
 
 
-def verify_until(model: LabModel, code: int, *args: str) -> Any:
-    """Verify again until it exits ``code`` (the agent's cache), or fail."""
+def verify_until(
+    model: LabModel, code: int, *args: str, until: Callable[[Any], bool] = lambda _: True
+) -> Any:
+    """Verify again until it exits ``code`` with a report ``until`` accepts
+    (the agent's table catches up with a change within seconds), or fail."""
     deadline = time.monotonic() + AGENT_CACHE
     while True:
         got, report = verify(model, "--interval", "0", *args)
-        if got == code:
+        if got == code and until(report):
             return report
         if time.monotonic() > deadline:
             pytest.fail(f"verify still exits {got} after {AGENT_CACHE:g} s: {report}")
@@ -91,7 +95,8 @@ def test_a_cut_ring_link_is_named_at_both_ends(deployed: LabModel) -> None:
     lorient, quimper = port_of(deployed, "pe-lorient", link), port_of(deployed, "pe-quimper", link)
     subprocess.run(["ip", "-n", netns_of("pe-lorient"), "link", "set", lorient, "down"], check=True)
     try:
-        report = verify_until(deployed, 1)
+        # both ends: the far one goes oper down when the agent next reads it
+        report = verify_until(deployed, 1, until=lambda r: len(r["discrepancies"]) >= 2)
         named = {(d["device"], d["interface"], d["link"]) for d in report["discrepancies"]}
         assert named == {("pe-lorient", lorient, link), ("pe-quimper", quimper, link)}
         problems = {d["device"]: d["problem"] for d in report["discrepancies"]}
@@ -128,7 +133,10 @@ def test_a_site_on_the_wrong_interface_is_reported_as_moved(deployed: LabModel) 
     )
     subprocess.run(["ip", "-n", f"mgx-acc-{site.pop}", "link", "set", "x900", "up"], check=True)
     try:
-        report = verify_until(deployed, 1, "--devices", host)
+        report = verify_until(
+            deployed, 1, "--devices", host,
+            until=lambda r: any(d["problem"] == "moved" for d in r["discrepancies"]),
+        )  # fmt: skip
         (found,) = report["discrepancies"]
         assert (found["interface"], found["problem"], found["link"]) == (unit, "moved", site.id)
         assert "acc0.900" in found["detail"]
@@ -212,3 +220,72 @@ def snmpbulkwalk(address: str, community: str, oid: tuple[int, ...]) -> dict[int
         name, _, value = line.partition(" ")
         values[int(name.rsplit(".", 1)[1])] = value.strip().strip('"')
     return values
+
+
+# -- site add|remove --apply: the whole chain for one connection ----------------
+
+NEW_SITE = ("--name", "Mairie de Plogonnec", "--pop", "quimper", "--community", "local-government",
+            "--rate", "10M", "--commune", "Plogonnec")  # fmt: skip
+
+
+def inventory_bytes(model: LabModel) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(model.inventory.iterdir()) if p.is_file()}
+
+
+def running_config(host: str) -> str:
+    result = subprocess.run(
+        ["vtysh", "-N", netns_of(host), "-c", "show running-config"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return result.stdout
+
+
+def pe_links(host: str) -> set[str]:
+    shown = subprocess.run(["ip", "-n", netns_of(host), "-o", "link", "show"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    return {line.split(":")[1].strip().split("@")[0] for line in shown.stdout.splitlines()}
+
+
+def apply(model: LabModel, *args: str) -> tuple[int, Any]:
+    result = model.cli("site", *args, "--apply", "--lab", "--json", check=False, timeout=600)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_site_add_apply_with_the_access_link_down_rolls_back(deployed: LabModel) -> None:
+    planned = json.loads(deployed.cli("site", "add", *NEW_SITE, "--dry-run", "--json").stdout)
+    host, unit = planned["allocation"]["device"], planned["allocation"]["interface"]
+    deployed.cli("lab", "hold", host, unit)
+    inventory, config = inventory_bytes(deployed), running_config(host)
+    try:
+        code, report = apply(deployed, "add", *NEW_SITE, "--verify-timeout", "6")
+    finally:
+        deployed.cli("lab", "release", host, unit)
+    assert code == 1 and report["applied"] is False
+    assert f"{unit} oper down" in report["reason"]
+    assert {d["host"]: d["outcome"] for d in report["devices"]} == {host: "failed"}
+    assert inventory_bytes(deployed) == inventory
+    # FRR keeps an empty "interface X" stanza for a unit configured and then
+    # unconfigured: the same config (the driver compares them so too)
+    assert candidate_form(running_config(host)) == candidate_form(config)
+    assert unit not in pe_links(host)  # the lab follows the router: no link for no site
+
+
+def test_site_add_apply_pushes_verifies_and_records(deployed: LabModel) -> None:
+    code, report = apply(deployed, "add", *NEW_SITE)
+    assert code == 0, report["reason"]
+    assert report["applied"] and report["inventory_written"]
+    site_id = report["site"]["id"]
+    ((host, unit),) = {(v["device"], v["interface"]) for v in report["verified"]}
+    assert [v["state"] for v in report["verified"]] == ["fine"]
+    assert site_id in (deployed.inventory / "sites.csv").read_text()
+    assert f"interface {unit}\n description {site_id} " in running_config(host)
+    code, full = verify(deployed, "--interval", "0")
+    assert code == 0 and site_id in {i["site_id"] for i in full["interfaces"]}
+    # and back out the same way
+    code, report = apply(deployed, "remove", site_id)
+    assert code == 0, report["reason"]
+    assert site_id not in (deployed.inventory / "sites.csv").read_text()
+    assert f"interface {unit}\n" not in candidate_form(running_config(host))
+    assert unit not in pe_links(host)
+    assert verify(deployed, "--interval", "0")[0] == 0

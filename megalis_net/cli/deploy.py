@@ -67,7 +67,7 @@ def deploy(
     intents = build_intents(network, context.allocations(ctx), platform, wanted)
     configs = render_all(intents)
     targets = (
-        _lab_targets(wanted)
+        lab_targets(wanted)
         if in_lab
         else production_targets(
             context.paths(ctx).inventory, {name: intents[name].platform.value for name in wanted}
@@ -87,7 +87,7 @@ def deploy(
         raise typer.Exit(1)
 
 
-def _lab_targets(wanted: list[str]) -> list[Target]:
+def lab_targets(wanted: list[str]) -> list[Target]:
     routers = lab.access()
     missing = [name for name in wanted if name not in routers]
     if missing:

@@ -52,6 +52,30 @@ def down(as_json: JsonOption = False) -> None:
 
 
 @app.command()
+def hold(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="The site's router, e.g. pe-quimper.")],
+    interface: Annotated[str, typer.Argument(help="The site's unit, e.g. acc0.104.")],
+) -> None:
+    """Keep a site link down at the site's end (a CPE not plugged in), even before it exists."""
+    require_root()
+    lab.hold(lab.plan_lab(context.network(ctx), context.allocations(ctx)), device, interface)
+    console.print(f"{device} {interface}: held down at the site's end")
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="The site's router.")],
+    interface: Annotated[str, typer.Argument(help="The site's unit.")],
+) -> None:
+    """Let a held site link come up again."""
+    require_root()
+    lab.release(lab.plan_lab(context.network(ctx), context.allocations(ctx)), device, interface)
+    console.print(f"{device} {interface}: released")
+
+
+@app.command()
 def status(as_json: JsonOption = False) -> None:
     """Each lab router: namespace, management address, daemons running."""
     rows = lab.status()

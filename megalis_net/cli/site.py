@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.status import Status
 
+from megalis_net import lab
+from megalis_net.apply import (
+    DEFAULT_CONFIRM_TIMEOUT,
+    DEFAULT_VERIFY_TIMEOUT,
+    Applied,
+    apply_change,
+)
 from megalis_net.cli import context
+from megalis_net.cli.deploy import lab_targets
 from megalis_net.cli.output import JsonOption, console, print_json, table
+from megalis_net.deploy import production_targets
+from megalis_net.errors import UsageError
 from megalis_net.fileio import exclusive
-from megalis_net.intent import NAMING, PortRole
-from megalis_net.ipam import Allocations, SiteAllocation, route_distinguisher, route_target
-from megalis_net.model import Community, Network, Site, SiteKind
+from megalis_net.intent import NAMING, PortRole, build_intents, devices_of_site
+from megalis_net.ipam import (
+    Allocations,
+    SiteAllocation,
+    route_distinguisher,
+    route_target,
+    save_allocations,
+)
+from megalis_net.model import Community, Network, Platform, Site, SiteKind
 from megalis_net.provision import (
     Change,
     SiteRequest,
@@ -23,12 +42,34 @@ from megalis_net.provision import (
     find_site,
     remove_site,
 )
-from megalis_net.sites import site_to_row
+from megalis_net.render import render_all
+from megalis_net.sites import site_to_row, write_sites
+from megalis_net.verify import agents_for, intended_interfaces
 
 app = typer.Typer(help="Provision one site: add, remove, show.", no_args_is_help=True)
 
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show the allocation and diffs; write nothing.")
+]
+ApplyOption = Annotated[
+    bool,
+    typer.Option(
+        "--apply",
+        help="Push to the router (commit-confirm), verify by SNMP, then record; or roll back.",
+    ),
+]
+LabOption = Annotated[bool, typer.Option("--lab", help="With --apply: on the lab's routers.")]
+VerifyTimeoutOption = Annotated[
+    float,
+    typer.Option("--verify-timeout", min=1, help="Seconds for the attachment to verify by SNMP."),
+]
+ConfirmTimeoutOption = Annotated[
+    int,
+    typer.Option(
+        "--confirm-timeout",
+        min=30,
+        help="Seconds after which the router reverts by itself unless confirmed.",
+    ),
 ]
 
 
@@ -56,17 +97,90 @@ def _facts(
 
 
 def _change(
-    ctx: typer.Context, make: Callable[[Network, Allocations], Change], dry_run: bool
-) -> Change:
-    """Read, change and (unless a dry run) write the inventory, holding its lock."""
+    ctx: typer.Context,
+    make: Callable[[Network, Allocations], Change],
+    dry_run: bool,
+    apply: ApplyOptions | None = None,
+    as_json: bool = False,
+) -> tuple[Change, Applied | None]:
+    """Read, change and (unless a dry run) write the inventory, holding its lock
+    throughout; with ``apply``, through the routers first (``megalis_net.apply``)."""
     where = context.paths(ctx)
+    if dry_run and apply is not None:
+        raise UsageError("--dry-run and --apply exclude each other")
     if not dry_run:
         context.files_only(ctx, "site add/remove")
     with exclusive(where.inventory):
-        change = make(context.network(ctx), context.allocations(ctx))
+        network, allocations = context.network(ctx), context.allocations(ctx)
+        change = make(network, allocations)
+        if apply is not None:
+            if not as_json:
+                _report(change, apply.action, False, False)
+            return change, _apply(ctx, change, network, allocations, apply, as_json)
         if not dry_run:
             commit(change, where.inventory, where.sites_file)
-    return change
+    return change, None
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    action: str  # added, removed
+    in_lab: bool
+    verify_timeout: float
+    confirm_timeout: int
+
+
+def _apply(
+    ctx: typer.Context,
+    change: Change,
+    network: Network,
+    allocations: Allocations,
+    options: ApplyOptions,
+    as_json: bool,
+) -> Applied:
+    where = context.paths(ctx)
+    removing = options.action == "removed"
+    # the routers the site lands on (or leaves): computed on the model that has it
+    devices = sorted(devices_of_site(network if removing else change.network, change.site))
+    platform = Platform.FRR if options.in_lab else None
+    intents = build_intents(change.network, change.allocations, platform, devices)
+    targets = (
+        lab_targets(devices)
+        if options.in_lab
+        else production_targets(where.inventory, {n: intents[n].platform.value for n in devices})
+    )
+    agents = agents_for(where.inventory, devices, options.in_lab)
+    if options.in_lab and not removing:
+        # the new site's link, as its CPE would bring it: before the config (LAB.md)
+        lab.up(lab.plan_lab(change.network, change.allocations))
+
+    def restore() -> None:
+        save_allocations(where.inventory, allocations)
+        write_sites(where.sites_file, network.sites)
+
+    with Status("apply", console=console) if not as_json else nullcontext() as spinner:
+        applied = apply_change(
+            change.site,
+            removing,
+            render_all(intents),
+            targets,
+            agents,
+            intended_interfaces(change.network, intents),
+            save=lambda: commit(change, where.inventory, where.sites_file),
+            restore=restore,
+            verify_timeout=options.verify_timeout,
+            confirm_timeout=options.confirm_timeout,
+            progress=lambda step: spinner.update(f"apply: {step}") if spinner else None,
+        )
+    if options.in_lab and applied.ok == removing:
+        # the lab follows what the routers hold: the removed site's link goes,
+        # and so does the link of a site that was rolled back
+        lab.up(
+            lab.plan_lab(network, allocations)
+            if not removing
+            else lab.plan_lab(change.network, change.allocations)
+        )
+    return applied
 
 
 def _report(change: Change, action: str, dry_run: bool, as_json: bool) -> None:
@@ -106,12 +220,22 @@ def add(
         str | None, typer.Option("--commune", help="Default: the PoP's city.")
     ] = None,
     dry_run: DryRunOption = False,
+    apply: ApplyOption = False,
+    in_lab: LabOption = False,
+    verify_timeout: VerifyTimeoutOption = DEFAULT_VERIFY_TIMEOUT,
+    confirm_timeout: ConfirmTimeoutOption = DEFAULT_CONFIRM_TIMEOUT,
     as_json: JsonOption = False,
 ) -> None:
-    """Allocate and record a new connection; print what it got and every config diff."""
+    """Allocate and record a new connection; print what it got and every config diff.
+
+    With --apply: also push it to the router, verify the attachment by SNMP,
+    and only then record it; roll back the router otherwise."""
     request = SiteRequest(name, pop, community, rate, l2_renater, kind, commune)
-    change = _change(ctx, lambda network, allocs: add_site(network, allocs, request), dry_run)
-    _report(change, "added", dry_run, as_json)
+    options = ApplyOptions("added", in_lab, verify_timeout, confirm_timeout) if apply else None
+    change, applied = _change(
+        ctx, lambda network, allocs: add_site(network, allocs, request), dry_run, options, as_json
+    )
+    _finish(change, applied, "added", dry_run, as_json)
 
 
 @app.command()
@@ -119,11 +243,67 @@ def remove(
     ctx: typer.Context,
     site: Annotated[str, typer.Argument(help="Site id or exact name.")],
     dry_run: DryRunOption = False,
+    apply: ApplyOption = False,
+    in_lab: LabOption = False,
+    verify_timeout: VerifyTimeoutOption = DEFAULT_VERIFY_TIMEOUT,
+    confirm_timeout: ConfirmTimeoutOption = DEFAULT_CONFIRM_TIMEOUT,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove a connection and free its resources; print every config diff."""
-    change = _change(ctx, lambda network, allocs: remove_site(network, allocs, site), dry_run)
-    _report(change, "removed", dry_run, as_json)
+    """Remove a connection and free its resources; print every config diff.
+
+    With --apply: also remove it from the router, check by SNMP that it is
+    gone, and only then record it; roll back the router otherwise."""
+    options = ApplyOptions("removed", in_lab, verify_timeout, confirm_timeout) if apply else None
+    change, applied = _change(
+        ctx, lambda network, allocs: remove_site(network, allocs, site), dry_run, options, as_json
+    )
+    _finish(change, applied, "removed", dry_run, as_json)
+
+
+def _finish(
+    change: Change, applied: Applied | None, action: str, dry_run: bool, as_json: bool
+) -> None:
+    if applied is None:
+        _report(change, action, dry_run, as_json)
+        return
+    if as_json:
+        print_json(
+            {
+                "action": action,
+                "applied": applied.ok,
+                "reason": applied.reason,
+                "inventory_written": applied.inventory_written,
+                "site": site_to_row(change.site),
+                "devices": [
+                    {"host": d.host, "outcome": d.outcome.value, "error": d.error}
+                    for d in applied.deploy.all
+                ],
+                "verified": [
+                    {
+                        "device": c.intended.device,
+                        "interface": c.intended.interface,
+                        "state": "fine" if c.fine else "; ".join(p.problem for p in c.problems),
+                    }
+                    for c in applied.verified
+                ],
+                "diffs": change.diffs,
+            }
+        )
+    else:
+        rows = [[d.host, d.outcome.value, d.error or ""] for d in applied.deploy.all]
+        console.print(table("Routers", ["router", "outcome", "error"], rows))
+        for checked in applied.verified:
+            state = "fine" if checked.fine else "; ".join(p.detail for p in checked.problems)
+            console.print(f"SNMP: {checked.intended.device} {checked.intended.interface}: {state}")
+        if applied.ok:
+            console.print(f"[green]{change.site.id} {action}: applied, verified and recorded[/]")
+        else:
+            console.print(
+                f"[red]{change.site.id} not {action}: routers rolled back, inventory unchanged[/]"
+                f" ({escape(applied.reason or '')})"
+            )
+    if not applied.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -7,6 +7,8 @@ from megalis_net.lab.lab import (
     access,
     bare_config,
     down,
+    hold,
+    release,
     status,
     up,
 )
@@ -23,8 +25,10 @@ __all__ = [
     "access",
     "bare_config",
     "down",
+    "hold",
     "netns_of",
     "plan_lab",
+    "release",
     "status",
     "up",
 ]

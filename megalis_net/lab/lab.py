@@ -15,7 +15,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -167,8 +167,9 @@ def up(
         _namespaces(plan)
         _fixed_links(plan)
         progress("site attachments")
+        held = state.get("held", {})
         for access in plan.access:
-            _site_links(access)
+            _site_links(access, held.get(access.netns, []))
         _shape(plan)
         progress("routers")
         _routers(plan, state_dir, bare)
@@ -251,13 +252,15 @@ def _fixed_links(plan: LabPlan) -> None:
     _make_veths(missing)
 
 
-def _site_links(access: AccessNamespace) -> None:
-    """Add the sites the model has, remove those it no longer has."""
+def _site_links(access: AccessNamespace, held: Sequence[str] = ()) -> None:
+    """Add the sites the model has, remove those it no longer has; the site
+    ends of ``held`` links stay down (a CPE not plugged in yet)."""
     existing = links(access.netns)
     wanted = {site.interface: site for site in access.sites}
     extra = sorted(name for name in existing if name != "lo" and name not in wanted)
     ip_batch((f"link del {name}" for name in extra), access.netns)
     _make_veths([access.veth(s) for s in access.sites if s.interface not in existing])
+    ip_batch((f"link set dev {name} down" for name in held if name in wanted), access.netns)
     # a site whose link exists but whose address moved (site moved, re-allocated)
     fix = []
     for name, site in wanted.items():
@@ -268,9 +271,10 @@ def _site_links(access: AccessNamespace) -> None:
     lans = {str(s.lan_gateway) for s in access.sites}
     lines = [f"addr add {a} dev lo" for a in sorted(lans - loopback)]
     lines += [f"addr del {a} dev lo" for a in sorted(loopback - lans) if a != "127.0.0.1/8"]
-    if access.sites:
-        first = access.sites[0]
-        lines.append(f"route replace default via {first.gateway} dev {first.interface}")
+    # a held link is down: the default route cannot go through it
+    live = [site for site in access.sites if site.interface not in held]
+    if live:
+        lines.append(f"route replace default via {live[0].gateway} dev {live[0].interface}")
     ip_batch(lines, access.netns)
 
 
@@ -407,6 +411,36 @@ def _speeds(pe: PeRouter) -> list[tuple[int, _Speed]]:
         for port in pe.intent.ports
         if port.l3 is not None and port.name in present
     ]
+
+
+# -- hold ----------------------------------------------------------------------
+
+
+def hold(plan: LabPlan, host: str, interface: str, state_dir: Path = STATE_DIR) -> None:
+    """Keep the site end of ``host``'s ``interface`` down, now and in every
+    ``up`` (even before the site exists): the link a site's CPE would bring up."""
+    _set_held(plan, host, interface, True, state_dir)
+
+
+def release(plan: LabPlan, host: str, interface: str, state_dir: Path = STATE_DIR) -> None:
+    _set_held(plan, host, interface, False, state_dir)
+
+
+def _set_held(plan: LabPlan, host: str, interface: str, held: bool, state_dir: Path) -> None:
+    pe = next((pe for pe in plan.pes if pe.host == host), None)
+    if pe is None:
+        raise LabError(f"{host} is not a router of the lab")
+    if not interface.startswith("acc"):
+        raise LabError(f"{interface}: only site links (acc<port>.<vlan>) can be held down")
+    netns = next(a.netns for a in plan.access if a.pe_netns == pe.netns)
+    with _locked(state_dir):
+        state = _read_state(state_dir)
+        names = set(state.setdefault("held", {}).get(netns, []))
+        names = names | {interface} if held else names - {interface}
+        state["held"][netns] = sorted(names)
+        _write_state(state_dir, state)
+        if netns in namespaces() and interface in links(netns):
+            ip_batch([f"link set dev {interface} {'down' if held else 'up'}"], netns)
 
 
 # -- down ----------------------------------------------------------------------

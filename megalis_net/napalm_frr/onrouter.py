@@ -235,18 +235,20 @@ def descriptions(config: str) -> dict[str, str]:
 def sync_aliases(config: str, sys_net: Path = Path("/sys/class/net")) -> int:
     """Kernel interface aliases := the config's descriptions; how many were written.
 
-    Interfaces the config does not mention keep their alias; those it
-    mentions without a description lose theirs. Interfaces configured but
-    absent from the kernel are skipped (FRR accepts config for them).
+    An interface the config does not describe (or no longer mentions: a site
+    removed) has no description, so its alias is cleared. Interfaces
+    configured but absent from the kernel are skipped (FRR accepts them).
     """
+    wanted = descriptions(config)
     written = 0
-    for name, description in descriptions(config).items():
-        alias = sys_net / name / "ifalias"
+    for entry in sorted(sys_net.iterdir()):
+        alias = entry / "ifalias"
+        description = wanted.get(entry.name, "")
         try:
             if alias.read_text().rstrip("\n") != description:
                 alias.write_text(description + "\n")
                 written += 1
-        except OSError:  # absent from the kernel, or gone meanwhile
+        except OSError:  # gone meanwhile, or an alias the kernel does not keep
             continue
     return written
 

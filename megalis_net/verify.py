@@ -402,7 +402,9 @@ def agents_for(inventory: Path, hosts: Sequence[str], in_lab: bool = False) -> l
     missing = [host for host in hosts if host not in nr.inventory.hosts]
     if missing:
         raise CredentialsError(f"{missing[0]} is not in {inventory / 'hosts.yaml'}")
-    settings = inventory_settings({host: nr.inventory.hosts[host] for host in hosts})
+    settings = inventory_settings(
+        {host: _snmp_data(inventory, nr.inventory.hosts[host]) for host in hosts}
+    )
     if in_lab:
         routers = lab_access()
         absent = [host for host in hosts if host not in routers]
@@ -426,3 +428,13 @@ def agents_for(inventory: Path, hosts: Sequence[str], in_lab: bool = False) -> l
         )
         for host in hosts
     ]
+
+
+def _snmp_data(inventory: Path, host: Any) -> tuple[Any, str]:
+    """A Nornir host's ``snmp`` data, and the file (and entry) it comes from."""
+    if "snmp" in host.data:
+        return host.data["snmp"], f"{inventory / 'hosts.yaml'}: {host.name}"
+    for group in host.groups:
+        if "snmp" in group.data:
+            return group.data["snmp"], f"{inventory / 'groups.yaml'}: {group.name}"
+    return host.defaults.data.get("snmp"), str(inventory / "defaults.yaml")

@@ -238,3 +238,46 @@ def test_deploy_check_timeout_must_be_shorter_than_the_confirm_timeout(
         network_copy, "deploy", "--dry-run", "--confirm-timeout", "60", "--check-timeout", "90"
     )
     assert_one_line_errors(result, "--check-timeout")
+
+
+def test_verify_needs_the_snmp_secret_it_names(
+    network_copy: NetworkCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fails before any packet: production addresses are never polled from here
+    monkeypatch.delenv("MEGALIS_SNMP_COMMUNITY", raising=False)
+    assert run(network_copy, "allocate").exit_code == 0
+    result = run(network_copy, "verify", "--devices", "pe-brest")
+    assert_one_line_errors(result, "pe-brest", "MEGALIS_SNMP_COMMUNITY is not set")
+
+
+def test_verify_refuses_bad_snmp_settings_naming_the_field(
+    network_copy: NetworkCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEGALIS_SNMP_COMMUNITY", raising=False)
+    network_copy.edit("inventory/defaults.yaml", 'version: "2c"', 'version: "1"')
+    assert run(network_copy, "allocate").exit_code == 0
+    result = run(network_copy, "verify")
+    assert_one_line_errors(result, "defaults.yaml", "snmp.version")
+
+
+def test_verify_refuses_a_short_v3_key(
+    network_copy: NetworkCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network_copy.edit("inventory/defaults.yaml", 'version: "2c"', 'version: "3"')
+    monkeypatch.setenv("MEGALIS_SNMP_USER", "megalis")
+    monkeypatch.setenv("MEGALIS_SNMP_AUTH_KEY", "short")
+    monkeypatch.setenv("MEGALIS_SNMP_PRIV_KEY", "long enough key")
+    assert run(network_copy, "allocate").exit_code == 0
+    result = run(network_copy, "verify", "--devices", "pe-vannes")
+    assert_one_line_errors(result, "pe-vannes", "MEGALIS_SNMP_AUTH_KEY is shorter than 8")
+
+
+def test_site_apply_and_dry_run_exclude_each_other(network_copy: NetworkCopy) -> None:
+    assert run(network_copy, "allocate").exit_code == 0
+    before = (network_copy.inventory / "sites.csv").read_bytes()
+    result = run(
+        network_copy, "site", "add", "--name", "Mairie de Plouaret", "--pop", "lannion",
+        "--community", "local-government", "--rate", "10M", "--apply", "--dry-run",
+    )  # fmt: skip
+    assert_one_line_errors(result, "--dry-run", "--apply")
+    assert (network_copy.inventory / "sites.csv").read_bytes() == before

@@ -103,6 +103,6 @@ class SnmpSettings(BaseModel):
         )
 
 
-def inventory_settings(hosts: Mapping[str, Any]) -> dict[str, SnmpSettings]:
-    """Each host's ``snmp`` settings, from its inventory data (defaults, group, host)."""
-    return {host: SnmpSettings.parse(data.get("snmp"), host) for host, data in hosts.items()}
+def inventory_settings(hosts: Mapping[str, tuple[Any, str]]) -> dict[str, SnmpSettings]:
+    """Each host's ``snmp`` settings from (its ``snmp`` data, where that was read)."""
+    return {host: SnmpSettings.parse(raw, where) for host, (raw, where) in hosts.items()}

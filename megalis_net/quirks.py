@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cmp_to_key
 from ipaddress import IPv4Interface, IPv4Network
 
-from megalis_net.intent.model import DeviceIntent, StaticRoute
+from megalis_net.intent.model import MANAGEMENT_DESCRIPTION, DeviceIntent, StaticRoute
 from megalis_net.model import Platform
 
 FRR_DEFAULT_ISIS_METRIC = 10  # FRR omits it from its running config
@@ -75,7 +75,7 @@ def frr_interfaces(device: DeviceIntent) -> list[FrrInterface]:
     """Every routed interface of the device, in FRR's order."""
     blocks = [
         FrrInterface(device.loopback, None, IPv4Interface((device.router_id, 32)), None, True),
-        FrrInterface(device.management, "management", device.management_address),
+        FrrInterface(device.management, MANAGEMENT_DESCRIPTION, device.management_address),
     ]
     for port in device.ports:
         if port.l3 is not None:

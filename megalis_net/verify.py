@@ -30,6 +30,7 @@ from typing import Any
 
 from megalis_net.deploy import nornir_from_files
 from megalis_net.intent import DeviceIntent, PortRole
+from megalis_net.intent.model import MANAGEMENT_DESCRIPTION
 from megalis_net.lab import access as lab_access
 from megalis_net.model import LinkRole, Network
 from megalis_net.snmp import Agent, AgentPoll, Interface, PollSettings, V2c, poll
@@ -130,6 +131,8 @@ class Verification:
     devices: tuple[str, ...]
     checked: list[Checked] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)
+    # described interfaces the intent does not know (a site left behind)
+    unexpected: list[Discrepancy] = field(default_factory=list)
 
     @property
     def fine(self) -> int:
@@ -138,6 +141,7 @@ class Verification:
     @property
     def discrepancies(self) -> list[Discrepancy]:
         found = [p for c in self.checked if c.polled for p in c.problems]
+        found += self.unexpected
         # one line per unreachable router, not one per interface on it
         found += [
             Discrepancy(device, "", "device", device, "unreachable", error)
@@ -147,7 +151,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return not self.unreachable and all(c.fine for c in self.checked)
+        return not self.unreachable and not self.unexpected and all(c.fine for c in self.checked)
 
     def links(self) -> list[LinkStatus]:
         by_link: dict[str, list[Checked]] = {}
@@ -277,8 +281,13 @@ def compare(
     second: Mapping[str, AgentPoll] | None,
     devices: Iterable[str],
     interval: float,
+    known: Mapping[str, set[str]] | None = None,
 ) -> Verification:
-    """The verification of ``intended`` against one poll, or two (``second``)."""
+    """The verification of ``intended`` against one poll, or two (``second``).
+
+    With ``known`` (every description the intent gives, per router), an
+    interface whose description is not among them is reported too: config
+    the inventory does not account for."""
     last = second if second is not None else first
     result = Verification(datetime.now(UTC), interval if second else 0.0, tuple(sorted(devices)))
     for device in result.devices:
@@ -299,7 +308,37 @@ def compare(
             continue
         before = first[device] if second is not None else None
         result.checked += _check_device(items, last[device], before)
+    for device, descriptions in (known or {}).items():
+        if device in result.unreachable or device not in last:
+            continue
+        result.unexpected += [
+            Discrepancy(
+                device,
+                row.name,
+                "unknown",
+                row.alias.split()[0],
+                "not intended",
+                f"ifAlias {row.alias!r}: no such link or site in the inventory",
+            )
+            for row in last[device].interfaces
+            if row.alias and row.name and row.alias not in descriptions
+        ]
     return result
+
+
+def known_descriptions(intents: Mapping[str, DeviceIntent]) -> dict[str, set[str]]:
+    """Every description the intent gives each router's interfaces and units."""
+    return {
+        name: {
+            MANAGEMENT_DESCRIPTION,
+            *(
+                description
+                for port in intent.ports
+                for description in (port.description, *(u.description for u in port.subinterfaces))
+            ),
+        }
+        for name, intent in intents.items()
+    }
 
 
 def _check_device(
@@ -375,8 +414,9 @@ def verify(
     interval: float = DEFAULT_INTERVAL,
     settings: PollSettings | None = None,
     progress: Progress | None = None,
+    known: Mapping[str, set[str]] | None = None,
 ) -> Verification:
-    """Poll every agent (twice when ``interval`` > 0) and compare."""
+    """Poll every agent (twice when ``interval`` > 0) and compare (see ``compare``)."""
     settings = settings or PollSettings()
     devices = [agent.host for agent in agents]
 
@@ -385,14 +425,14 @@ def verify(
 
     first = poll(agents, settings, tell("first poll" if interval > 0 else "poll"))
     if interval <= 0:
-        return compare(intended, first, None, devices, 0.0)
+        return compare(intended, first, None, devices, 0.0, known)
     # the interval runs from each agent's first answer, not from the slowest one's
     wait = interval - (time.monotonic() - min((p.at for p in first.values()), default=0.0))
     if wait > 0:
         time.sleep(wait)
     second = poll([a for a in agents if first[a.host].ok], settings, tell("second poll"))
     merged = {**first, **second}
-    return compare(intended, first, merged, devices, interval)
+    return compare(intended, first, merged, devices, interval, known)
 
 
 def agents_for(inventory: Path, hosts: Sequence[str], in_lab: bool = False) -> list[Agent]:

@@ -222,6 +222,24 @@ def snmpbulkwalk(address: str, community: str, oid: tuple[int, ...]) -> dict[int
     return values
 
 
+def test_a_site_left_on_the_router_is_not_intended(deployed: LabModel) -> None:
+    """Removed from the inventory, not (yet) from its router: verify says so."""
+    network, _ = deployed.network()
+    site = network.sites[-1]
+    host = next(d.name for d in network.devices if d.pop == site.pop)
+    kept = inventory_bytes(deployed)
+    deployed.cli("site", "remove", site.id)
+    try:
+        code, report = verify(deployed, "--interval", "0", "--devices", host)
+    finally:
+        for name, data in kept.items():
+            (deployed.inventory / name).write_bytes(data)
+    assert code == 1
+    (found,) = report["discrepancies"]
+    assert (found["problem"], found["link"], found["kind"]) == ("not intended", site.id, "unknown")
+    assert verify(deployed, "--interval", "0", "--devices", host)[0] == 0
+
+
 # -- site add|remove --apply: the whole chain for one connection ----------------
 
 NEW_SITE = ("--name", "Mairie de Plogonnec", "--pop", "quimper", "--community", "local-government",

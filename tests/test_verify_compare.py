@@ -176,3 +176,17 @@ def test_pass_persist_answers_walk_the_alias_column(tmp_path: Path) -> None:
     assert answer(interfaces, "get", f"{column}.3") == [f"{column}.3", "string", "ring a"]
     assert answer(interfaces, "get", f"{column}.4") == ["NONE"]
     assert answer(interfaces, "getnext", ".1.3.6.1.2.1.31.1.1.1.19") == ["NONE"]
+
+
+def test_a_described_interface_the_intent_does_not_know_is_reported() -> None:
+    polls = healthy()
+    leftover = row(5, "acc0.300", "S-9 Site removed from the inventory")
+    polls["pe-a"] = replace(polls["pe-a"], interfaces=(*polls["pe-a"].interfaces, leftover))
+    known = {"pe-a": {RING.description, SITE.description}, "pe-b": {FAR.description}}
+    result = compare([RING, FAR, SITE], polls, None, ["pe-a", "pe-b"], 0.0, known)
+    assert [(d.interface, d.problem, d.link) for d in result.discrepancies] == [
+        ("acc0.300", "not intended", "S-9")
+    ]
+    assert not result.ok and result.fine == 3
+    # without the list of known descriptions (site add --apply's check), not judged
+    assert compare([RING, FAR, SITE], polls, None, ["pe-a", "pe-b"], 0.0).ok

@@ -27,6 +27,7 @@ from megalis_net.verify import (
     Verification,
     agents_for,
     intended_interfaces,
+    known_descriptions,
 )
 from megalis_net.verify import verify as run_verify
 
@@ -88,7 +89,9 @@ def verify(
                 tasks[phase] = bar.add_task(phase, total=len(agents))
             bar.advance(tasks[phase])
 
-        result = run_verify(intended, agents, interval, settings, advance)
+        result = run_verify(
+            intended, agents, interval, settings, advance, known_descriptions(intents)
+        )
     report = result.to_json()
     atomic_write_text(context.state_dir() / LAST, json.dumps(report, indent=1) + "\n")
     if as_json:

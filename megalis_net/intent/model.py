@@ -13,6 +13,9 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from megalis_net.model import Platform
 
+# Every platform's management interface carries this description.
+MANAGEMENT_DESCRIPTION = "management"
+
 
 class PortRole(StrEnum):
     BACKBONE = "backbone"  # ring and extension: IS-IS + LDP

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from ipaddress import IPv4Interface
 
 from megalis_net.intent import DeviceIntent
-from megalis_net.intent.model import Port, PortRole, SubInterface
+from megalis_net.intent.model import MANAGEMENT_DESCRIPTION, Port, PortRole, SubInterface
 from megalis_net.ipam import Allocations
 from megalis_net.model import Network
 from megalis_net.netbox.names import (
@@ -44,7 +44,7 @@ def interfaces(
                 "name": intent.management,
                 "type": "1000base-t",
                 "mgmt_only": True,
-                "description": "management",
+                "description": MANAGEMENT_DESCRIPTION,
             },
         )
         primary = _address(b, intent.management_address, None, mgmt, None, "management")

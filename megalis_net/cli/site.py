@@ -114,8 +114,6 @@ def _change(
         network, allocations = context.network(ctx), context.allocations(ctx)
         change = make(network, allocations)
         if apply is not None:
-            if not as_json:
-                _report(change, apply.action, False, False)
             return change, _apply(ctx, change, network, allocations, apply, as_json)
         if not dry_run:
             commit(change, where.inventory, where.sites_file)
@@ -150,6 +148,8 @@ def _apply(
         else production_targets(where.inventory, {n: intents[n].platform.value for n in devices})
     )
     agents = agents_for(where.inventory, devices, options.in_lab)
+    if not as_json:  # once the routers are known to be reachable in principle
+        _report(change, options.action, False, False)
     if options.in_lab and not removing:
         # the new site's link, as its CPE would bring it: before the config (LAB.md)
         lab.up(lab.plan_lab(change.network, change.allocations))

@@ -11,7 +11,7 @@ Commands (one line of JSON on stdout, or exit code + message on stderr)::
     onrouter.py commit replace|merge CANDIDATE [--revert-in SECONDS]
     onrouter.py confirm | rollback | pending
     onrouter.py revert-after SECONDS      # the detached commit-confirm timer
-    onrouter.py sync-aliases [--config FILE]
+    onrouter.py sync-aliases [--config FILE|-]
 
 FRR keeps interface descriptions to itself, where a router's SNMP agent
 reports them as ifAlias (IF-MIB): after every change, the descriptions are
@@ -518,7 +518,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "pending":
             result = router.pending()
         elif args.command == "sync-aliases":
-            config = args.config.read_text() if args.config else router.running_config()
+            if args.config is None:
+                config = router.running_config()
+            else:
+                config = sys.stdin.read() if str(args.config) == "-" else args.config.read_text()
             result = {"written": sync_aliases(config)}
         else:
             router.revert_after(args.seconds)

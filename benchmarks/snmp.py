@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from megalis_net.lab.netsnmp import Table, walk_table
+from megalis_net.lab.netsnmp import Table, row_of, walk_table
 from megalis_net.snmp import COLUMNS, Agent, AgentPoll, PollSettings, V2c, poll
 
 STABLE = (0, 1, 2, 3, 4)  # ifName, ifAlias, ifAdminStatus, ifOperStatus, ifHighSpeed
@@ -85,10 +85,7 @@ def poller_rows(results: dict[str, AgentPoll]) -> int:
 
 def mismatches(agent: Agent, polled: AgentPoll, walked: Table) -> list[str]:
     """What differs between the poller's rows and snmpbulkwalk's, for one agent."""
-    ours = {
-        i.index: [i.name, i.alias, i.admin_status, i.oper_status, i.high_speed]
-        for i in polled.interfaces
-    }
+    ours = {i.index: [row_of(i)[c] for c in STABLE] for i in polled.interfaces}
     theirs = {index: [values[c] for c in STABLE] for index, values in walked.items()}
     problems = []
     if set(ours) != set(theirs):

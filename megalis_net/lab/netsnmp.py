@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Sequence
 
 from megalis_net.snmp.credentials import V3, Credentials, V2c
-from megalis_net.snmp.poller import COLUMNS
+from megalis_net.snmp.poller import COLUMNS, Interface
 
 Table = dict[int, list[str | int | None]]
 """ifIndex → the 9 columns in ``COLUMNS`` order (strings decoded, numbers as int)."""
@@ -61,6 +61,15 @@ def walk_table(address: str, credentials: Credentials, max_repetitions: int = 50
         for index, value in parse(output, column):
             table.setdefault(index, [None] * len(COLUMNS))[position] = value
     return table
+
+
+def row_of(interface: Interface) -> list[str | int | None]:
+    """The poller's interface as a ``Table`` row, to compare with net-snmp's."""
+    i = interface
+    return [
+        i.name, i.alias, i.admin_status, i.oper_status, i.high_speed,
+        i.in_octets, i.out_octets, i.in_errors, i.out_errors,
+    ]  # fmt: skip
 
 
 def parse(output: str, column: Sequence[int]) -> list[tuple[int, str | int]]:

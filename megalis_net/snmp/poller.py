@@ -18,12 +18,14 @@ USM engine of ``v3arch``. Values are read without MIB lookups (numeric OIDs).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v1arch import asyncio as v1
 from pysnmp.hlapi.v3arch import asyncio as v3
 from pysnmp.proto import errind
@@ -103,6 +105,11 @@ class PollSettings:
     # net-snmp's snmpd answers at most 100 varbinds to a GETBULK
     # (maxGetbulkResponses): asking for more rows only costs a truncated answer
     max_varbinds: int = 100
+    # The first request asks for this many rows of every column: a CPE's table
+    # (a handful of interfaces) and the end of each column fit in one answer.
+    # More is wasted work for the agent (snmpsim's cost grows with the varbinds
+    # it answers: 3000 CPEs of 4 interfaces, 11 rows asked → 25.5 s, 5 → 18.6 s).
+    first_repetitions: int = 8
     # Past the first request, columns are walked in groups of this many, side by
     # side (one agent, 3000 interfaces, best of 15: 1 → 98 ms, 2 → 106 ms,
     # 3 → 112 ms; all 9 in one walk → 195 ms)
@@ -208,7 +215,7 @@ class _Session:
             error = None
         except AgentError as exc:
             interfaces, error = (), str(exc)
-        except (OSError, ValueError) as exc:  # a bad address, a socket error
+        except (OSError, ValueError, PySnmpError) as exc:  # a bad address, a socket error
             interfaces, error = (), f"{agent.host} ({agent.address}): {exc}"
         done = time.monotonic()
         return AgentPoll(
@@ -222,7 +229,7 @@ class _Session:
         # agent answers with an OID outside it.
         cursors: dict[int, tuple[int, ...]] = dict(enumerate(COLUMNS))
         # First every column in one request: a CPE's whole table fits in it.
-        await self._step(agent, request, cursors, rows)
+        await self._step(agent, request, cursors, rows, self.settings.first_repetitions)
         # A longer table: groups of columns walked side by side, so that a few
         # requests are in flight to the agent (one at a time is latency-bound).
         left = sorted(cursors)
@@ -241,13 +248,19 @@ class _Session:
         return requests
 
     async def _step(
-        self, agent: Agent, request: _Request, cursors: dict[int, tuple[int, ...]], rows: _Rows
+        self,
+        agent: Agent,
+        request: _Request,
+        cursors: dict[int, tuple[int, ...]],
+        rows: _Rows,
+        repetitions: int | None = None,
     ) -> None:
         """One GETBULK for the columns in ``cursors``: store the rows, move the cursors."""
         columns = list(cursors)
         width = len(columns)
-        settings = self.settings
-        repetitions = min(settings.max_repetitions, max(1, settings.max_varbinds // width))
+        if repetitions is None:
+            settings = self.settings
+            repetitions = min(settings.max_repetitions, max(1, settings.max_varbinds // width))
         answer = await request([cursors[c] for c in columns], repetitions)
         if not answer:
             raise AgentError(f"{agent.host} ({agent.address}): empty GETBULK response")
@@ -289,7 +302,7 @@ class _Session:
                 self._dispatcher = _Dispatcher()
             dispatcher = self._dispatcher
             auth = v1.CommunityData(credentials.community, mpModel=1)
-            target = await v1.UdpTransportTarget.create(
+            target = await _UdpTarget.create(
                 (agent.address, agent.port),
                 timeout=settings.timeout,
                 retries=settings.retries,
@@ -326,7 +339,7 @@ class _Session:
             (agent.address, agent.port), timeout=settings.timeout, retries=settings.retries
         )
         context = v3.ContextData()
-        silent3 = f"{no_answer} (agent down or unreachable)"
+        silent3 = f"{no_answer} (agent down, unreachable, or wrong privacy key)"
 
         async def v3_request(oids: list[tuple[int, ...]], repetitions: int) -> list[ber.VarBind]:
             indication, status, index, binds = await v3.bulk_cmd(
@@ -394,6 +407,16 @@ class _Dispatcher(v1.SnmpDispatcher):  # type: ignore[misc]
         self.transport_dispatcher.job_finished(id(self))
         state["cbFun"](self, response.request_id, None, response, state["cbCtx"])
         return b""
+
+
+class _UdpTarget(v1.UdpTransportTarget):  # type: ignore[misc]
+    """A numeric address needs no resolver (pysnmp's goes through a thread)."""
+
+    async def _resolve_address(self, address: tuple[str, int]) -> tuple[str, int]:
+        try:
+            return str(ipaddress.IPv4Address(address[0])), address[1]
+        except ValueError:
+            return await super()._resolve_address(address)  # type: ignore[no-any-return]
 
 
 _NULL = v2c_api.Null("")

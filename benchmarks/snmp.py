@@ -3,6 +3,7 @@
 Run from the repository root, as root, with the lab up (read-only GETBULKs)::
 
     .venv/bin/python benchmarks/snmp.py                  # every lab router, v2c
+    .venv/bin/python benchmarks/snmp.py --v3             # every lab router, v3 authPriv
     .venv/bin/python benchmarks/snmp.py --agent 198.18.200.2:COMMUNITY   # a stand-in
     .venv/bin/python benchmarks/snmp.py --profile        # + where the poller's time goes
 
@@ -27,9 +28,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from megalis_net.lab.lab import STATE_DIR, access
 from megalis_net.lab.netsnmp import Table, row_of, walk_table
-from megalis_net.snmp import COLUMNS, Agent, AgentPoll, PollSettings, V2c, poll
+from megalis_net.snmp import COLUMNS, V3, Agent, AgentPoll, PollSettings, V2c, poll
 
 STABLE = (0, 1, 2, 3, 4)  # ifName, ifAlias, ifAdminStatus, ifOperStatus, ifHighSpeed
 
@@ -44,12 +47,10 @@ class Timing:
         return self.rows / self.seconds
 
 
-def lab_agents() -> list[Agent]:
-    from megalis_net.lab.lab import access  # only lab mode needs a lab
-
+def lab_agents(state_dir: Path, v3: bool) -> list[Agent]:
     return [
-        Agent(host, router.address, V2c(router.snmp_community))
-        for host, router in sorted(access().items())
+        Agent(host, router.address, router.snmp_v3 if v3 else V2c(router.snmp_community))
+        for host, router in sorted(access(state_dir).items())
     ]
 
 
@@ -109,16 +110,31 @@ def profile(agents: list[Agent], settings: PollSettings) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agent", action="append", default=[], metavar="ADDRESS:COMMUNITY")
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="ADDRESS:COMMUNITY",
+        help="poll this agent (v2c) instead of the lab's routers; repeatable",
+    )
+    parser.add_argument(
+        "--lab-state",
+        type=Path,
+        default=STATE_DIR,
+        help=f"the lab's state directory (default {STATE_DIR}, or $MEGALIS_LAB_DIR)",
+    )
+    parser.add_argument("--v3", action="store_true", help="lab mode: SNMPv3 authPriv, both tools")
     parser.add_argument("--runs", type=int, default=5, help="best of N (default 5)")
     parser.add_argument("--max-repetitions", type=int, default=PollSettings().max_repetitions)
     parser.add_argument("--concurrency", type=int, default=PollSettings().concurrency)
     parser.add_argument("--profile", action="store_true", help="cProfile one warm poll")
     args = parser.parse_args()
 
-    agents = given_agents(args.agent) if args.agent else lab_agents()
+    agents = given_agents(args.agent) if args.agent else lab_agents(args.lab_state, args.v3)
     settings = PollSettings(max_repetitions=args.max_repetitions, concurrency=args.concurrency)
-    print(f"{len(agents)} agents; poller: {settings}; snmpbulkwalk: -Cr50, one column per run")
+    version = "v3 authPriv" if isinstance(agents[0].credentials, V3) else "v2c"
+    print(f"{len(agents)} agents, {version}; poller: {settings}")
+    print("snmpbulkwalk: -Cr50, one process per column and agent, one agent after the other")
     print("warming: one untimed poll before each timed run (snmpd caches IF-MIB ~3 s)")
 
     polled: dict[str, AgentPoll] = {}

@@ -100,6 +100,23 @@ def test_an_agent_whose_oids_do_not_increase_fails_alone(monkeypatch: pytest.Mon
     assert "cpe-1 (198.18.200.99)" in result.error
 
 
+class Failing(FakeAgent):
+    """An agent that stops answering after a few requests."""
+
+    async def bulk(self, oids: list[tuple[int, ...]], repetitions: int) -> list[ber.VarBind]:
+        if self.requests >= 3:
+            raise poller_module.AgentError("cpe-1 (198.18.200.99): no SNMP response")
+        return await super().bulk(oids, repetitions)
+
+
+def test_a_failure_in_one_column_ends_the_agents_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    agent = Failing(rows=1000)
+    result = fake_poll(monkeypatch, agent)
+    assert result.error == "cpe-1 (198.18.200.99): no SNMP response"
+    assert result.interfaces == ()
+    assert agent.requests == 3  # the other columns' walks were cancelled
+
+
 # -- lab tier: a stand-in snmpd ------------------------------------------------
 
 COMMUNITY = "t3st-community"

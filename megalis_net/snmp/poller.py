@@ -235,7 +235,13 @@ class _Session:
         left = sorted(cursors)
         size = max(1, self.settings.columns_per_request)
         groups = [{c: cursors[c] for c in left[n : n + size]} for n in range(0, len(left), size)]
-        counts = await asyncio.gather(*(self._walk_group(agent, request, g, rows) for g in groups))
+        walks = [asyncio.ensure_future(self._walk_group(agent, request, g, rows)) for g in groups]
+        try:
+            counts = await asyncio.gather(*walks)
+        except BaseException:
+            for walk in walks:  # one group failed: the agent's poll is over
+                walk.cancel()
+            raise
         return rows, 1 + sum(counts)
 
     async def _walk_group(

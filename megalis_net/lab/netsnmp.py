@@ -73,23 +73,32 @@ def row_of(interface: Interface) -> list[str | int | None]:
 
 
 def parse(output: str, column: Sequence[int]) -> list[tuple[int, str | int]]:
-    """(ifIndex, value) pairs of ``-On -Oq -Ox`` output for one column.
+    r"""(ifIndex, value) pairs of ``-On -Oq -Ox`` output for one column.
+
+    A string's hex dump wraps every 16 bytes: its value runs on until the
+    closing quote.
 
     Examples:
-        >>> parse('.1.3.6.1.2.1.31.1.1.1.1.7 "65 74 68 30 "\\n', (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1))
+        >>> parse('.1.3.6.1.2.1.31.1.1.1.1.7 "65 74 68 30 "\n', (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1))
         [(7, 'eth0')]
-        >>> parse('.1.3.6.1.2.1.2.2.1.8.2 2\\n.1.3.6.1.2.1.2.2.1.8.3 1\\n', (1, 3, 6, 1, 2, 1, 2, 2, 1, 8))
+        >>> parse('.1.3.6.1.2.1.2.2.1.8.2 2\n.1.3.6.1.2.1.2.2.1.8.3 1\n', (1, 3, 6, 1, 2, 1, 2, 2, 1, 8))
         [(2, 2), (3, 1)]
+        >>> wrapped = '.1.3.6.1.2.1.31.1.1.1.18.1 "' + "41 " * 16 + '\n42 43 "\n'
+        >>> parse(wrapped, (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18))
+        [(1, 'AAAAAAAAAAAAAAAABC')]
     """
     prefix = "." + ".".join(map(str, column)) + "."
     pairs: list[tuple[int, str | int]] = []
-    for line in output.splitlines():
+    lines = iter(output.splitlines())
+    for line in lines:
         if not line.startswith(prefix):
             continue  # "No more variables left in this MIB View" and the like
         oid, _, value = line.partition(" ")
         index = int(oid[len(prefix) :])
-        if value.startswith('"'):
-            pairs.append((index, bytes.fromhex(value.strip('"')).decode("utf-8", "replace")))
-        else:
+        if not value.startswith('"'):
             pairs.append((index, int(value)))
+            continue
+        while len(value) < 2 or not value.endswith('"'):
+            value += " " + next(lines)
+        pairs.append((index, bytes.fromhex(value.strip('"')).decode("utf-8", "replace")))
     return pairs

@@ -151,6 +151,8 @@ def assert_same_as_snmpbulkwalk(result: AgentPoll, standin: StandIn, agent: Agen
     theirs = walk_table(standin.address, agent.credentials)
     ours = {i.index: row_of(i) for i in result.interfaces}
     assert len(ours) == 2 * standin.pairs + 2  # the veths, lo and the uplink
+    aliases = [i.alias for i in result.interfaces if i.alias]
+    assert len(aliases) == standin.pairs and "Mairie de Plérin - site 149" in aliases[-1]
     assert sorted(ours) == sorted(theirs)
     for index, values in ours.items():
         assert [values[c] for c in STABLE] == [theirs[index][c] for c in STABLE], index

@@ -4,7 +4,8 @@ For the SNMP benchmarks and tests, apart from the lab: no FRR, no routers,
 only what a poller sees. A veth pair joins the root namespace (``.1`` of a
 /30) to the stand-in (``.2``, where snmpd listens); the interfaces are veth
 pairs inside the namespace (this kernel has no ``dummy``), every other one
-down, each with an alias, so that names, statuses and aliases all vary.
+down, one end of each with an ifAlias, so that names, statuses and aliases
+all vary.
 
 Names start with ``mgxb-`` so that they never collide with the lab's ``mgx-``.
 """
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from megalis_net.lab.daemons import Snmpd
-from megalis_net.lab.system import ip_batch, namespaces, require_root, run
+from megalis_net.lab.system import ip_batch, links, namespaces, require_root, run
 from megalis_net.snmp.credentials import V3
 
 PREFIX = "mgxb-"
+IF_ALIAS = ".1.3.6.1.2.1.31.1.1.1.18"
 
 SNMPD_CONF = """\
 # stand-in agent {netns}: IF-MIB of its own namespace only
@@ -80,24 +82,33 @@ class StandIn:
             ]
         )
         ip_batch(self._inside(agent), self.netns)
-        self.snmpd.ensure(
-            SNMPD_CONF.format(
-                netns=self.netns,
-                address=agent,
-                community=self.community,
-                client=client,
-                user=self.v3.user,
-                auth_key=self.v3.auth_key,
-                priv_key=self.v3.priv_key,
-            )
+        config = SNMPD_CONF.format(
+            netns=self.netns,
+            address=agent,
+            community=self.community,
+            client=client,
+            user=self.v3.user,
+            auth_key=self.v3.auth_key,
+            priv_key=self.v3.priv_key,
         )
+        self.snmpd.ensure(config + "".join(self._aliases()))
+
+    def _aliases(self) -> list[str]:
+        """ifAlias of every other interface, by ifIndex: net-snmp does not read
+        Linux's interface alias. Longer than 16 bytes (where net-snmp wraps its
+        hex dumps), with spaces and UTF-8, as a site's name is."""
+        found = links(self.netns)
+        return [
+            f"override {IF_ALIAS}.{found[f's{n}a']['ifindex']} octet_str"
+            f' "MEG-{n:05d} Mairie de Plérin - site {n}"\n'
+            for n in range(self.pairs)
+        ]
 
     def _inside(self, agent: str) -> list[str]:
         lines = [f"addr add {agent}/30 dev uplink", "link set uplink up", "link set lo up"]
         for n in range(self.pairs):
             a, b = f"s{n}a", f"s{n}b"
             lines.append(f"link add {a} type veth peer name {b}")
-            lines.append(f"link set {a} alias site-{n:05d}")
             if n % 2 == 0:  # the other half stays down: both statuses show
                 lines.append(f"link set {a} up")
                 lines.append(f"link set {b} up")

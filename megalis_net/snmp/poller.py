@@ -96,12 +96,18 @@ class Agent:
     port: int = 161
 
 
+DEFAULT_TIMEOUT = 1.0  # seconds per try
+DEFAULT_RETRIES = 1
+DEFAULT_CONCURRENCY = 64  # agents polled at once
+DEFAULT_MAX_REPETITIONS = 100  # rows per GETBULK, at most
+
+
 @dataclass(frozen=True, slots=True)
 class PollSettings:
-    timeout: float = 1.0  # seconds per try
-    retries: int = 1
-    concurrency: int = 64  # agents polled at once
-    max_repetitions: int = 100  # rows per GETBULK, at most
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_repetitions: int = DEFAULT_MAX_REPETITIONS
     # net-snmp's snmpd answers at most 100 varbinds to a GETBULK
     # (maxGetbulkResponses): asking for more rows only costs a truncated answer
     max_varbinds: int = 100

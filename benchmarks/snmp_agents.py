@@ -217,7 +217,10 @@ def main() -> int:
     parser.add_argument("--simulators", type=int, default=2, help="snmpsim processes (default 2)")
     parser.add_argument("--runs", type=int, default=3, help="best of N (default 3)")
     parser.add_argument("--sample", type=int, default=200, help="agents timed with net-snmp")
-    parser.add_argument("--concurrency", type=int, default=32, help="agents at once (default 32)")
+    parser.add_argument(
+        "--concurrency", type=int, default=PollSettings().concurrency,
+        help=f"agents at once (default {PollSettings().concurrency})",
+    )  # fmt: skip
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds per try (default 3)")
     parser.add_argument(
         "--first-repetitions", type=int,
@@ -237,7 +240,7 @@ def main() -> int:
     ]
     # A simulator is one single-threaded process for many agents: past its
     # capacity requests queue up in it, so the timeout is longer than for one
-    # real CPE, and concurrency lower (retries of queued requests only add load).
+    # real CPE (retries of queued requests only add load).
     settings = PollSettings(
         timeout=args.timeout,
         concurrency=args.concurrency,

@@ -13,6 +13,7 @@ pysnmp, and SNMPv3 (USM security) stays entirely with pysnmp.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 INTEGER: Final = 0x02
@@ -97,7 +98,21 @@ def oid(data: bytes) -> tuple[int, ...]:
     Examples:
         >>> oid(bytes.fromhex("2b06010201021f01010101810f"))
         (1, 3, 6, 1, 2, 1, 2, 31, 1, 1, 1, 1, 143)
+        >>> oid(bytes.fromhex("2b06010201020201087f"))
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 127)
     """
+    if not data or data[-1] & 0x80:
+        raise BerError("truncated OBJECT IDENTIFIER")
+    first = data[0]
+    if first >= 80:  # joint-iso-itu-t(2): the first arc may take several bytes
+        return _oid_slowly(data)
+    # Arcs below 128 take one byte each: read them at C speed, and only the
+    # tail (an ifIndex of 128 or more) byte by byte.
+    simple = _SIMPLE_ARCS.match(data, 1).end()  # type: ignore[union-attr]
+    return (first // 40, first % 40, *data[1:simple], *_arcs(data[simple:]))
+
+
+def _arcs(data: bytes) -> list[int]:
     arcs: list[int] = []
     value = 0
     for byte in data:
@@ -105,11 +120,15 @@ def oid(data: bytes) -> tuple[int, ...]:
         if not byte & 0x80:
             arcs.append(value)
             value = 0
-    if not arcs:
-        raise BerError("empty OBJECT IDENTIFIER")
-    first = arcs[0]
-    head = (first // 40, first % 40) if first < 80 else (2, first - 80)
-    return head + tuple(arcs[1:])
+    return arcs
+
+
+def _oid_slowly(data: bytes) -> tuple[int, ...]:
+    arcs = _arcs(data)
+    return (2, arcs[0] - 80, *arcs[1:])
+
+
+_SIMPLE_ARCS = re.compile(rb"[\x00-\x7f]*")
 
 
 def _integer(data: bytes, at: int, tag: int) -> int:

@@ -1,32 +1,38 @@
 """Poll IF-MIB from many agents at once (pysnmp 7, asyncio).
 
-Each agent's interface table is walked with multi-column GETBULK: the columns
-we need (``COLUMNS``) in every request, so a 3000-interface router costs about
-``3000 / max_repetitions`` round trips. Agents are polled concurrently, up to
+Each agent's interface table is walked with multi-column GETBULK: first one
+request for all the columns we need (``COLUMNS``), which is the whole table
+of a CPE; then, for a longer table, the columns side by side in groups
+(``PollSettings.columns_per_request``), so that a few requests are in flight
+to the agent at once. Agents are polled concurrently, up to
 ``PollSettings.concurrency`` at a time; one agent that does not answer costs
 its timeout and retries, and the others complete.
 
-SNMPv2c goes through pysnmp's light ``v1arch`` API (one ``SnmpDispatcher``,
-no per-community engine state: the ``v3arch`` API slows to a crawl once
-thousands of communities are in play); SNMPv3 needs the USM engine of
-``v3arch``. Values are read without MIB lookups (numeric OIDs), which is
-several times faster.
+SNMPv2c goes through pysnmp's light ``v1arch`` dispatcher (no per-community
+engine state: the ``v3arch`` API slows to a crawl once thousands of
+communities are in play), with responses decoded by ``ber`` rather than
+pyasn1 (12x faster on a 3000-interface table: see ``ber``); SNMPv3 needs the
+USM engine of ``v3arch``. Values are read without MIB lookups (numeric OIDs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v1arch import asyncio as v1
 from pysnmp.hlapi.v3arch import asyncio as v3
 from pysnmp.proto import errind
-from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
+from pysnmp.proto.api import v2c as v2c_api
+from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject, errorStatus
 
+from megalis_net.snmp import ber
 from megalis_net.snmp.credentials import V3, Credentials, V2c
 
 
@@ -93,7 +99,7 @@ class Agent:
 DEFAULT_TIMEOUT = 1.0  # seconds per try
 DEFAULT_RETRIES = 1
 DEFAULT_CONCURRENCY = 64  # agents polled at once
-DEFAULT_MAX_REPETITIONS = 25  # rows per GETBULK
+DEFAULT_MAX_REPETITIONS = 100  # rows per GETBULK, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,18 @@ class PollSettings:
     retries: int = DEFAULT_RETRIES
     concurrency: int = DEFAULT_CONCURRENCY
     max_repetitions: int = DEFAULT_MAX_REPETITIONS
+    # net-snmp's snmpd answers at most 100 varbinds to a GETBULK
+    # (maxGetbulkResponses): asking for more rows only costs a truncated answer
+    max_varbinds: int = 100
+    # The first request asks for this many rows of every column: a CPE's table
+    # (a handful of interfaces) and the end of each column fit in one answer.
+    # More is wasted work for the agent (snmpsim's cost grows with the varbinds
+    # it answers: 3000 CPEs of 4 interfaces, 11 rows asked → 25.5 s, 5 → 18.6 s).
+    first_repetitions: int = 8
+    # Past the first request, columns are walked in groups of this many, side by
+    # side (one agent, 3000 interfaces, best of 15: 1 → 98 ms, 2 → 106 ms,
+    # 3 → 112 ms; all 9 in one walk → 195 ms)
+    columns_per_request: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +168,9 @@ class AgentError(Exception):
 
 
 Progress = Callable[[AgentPoll], None]
+_Rows = dict[int, list[Any]]
+# Sends one GETBULK (start OIDs, max-repetitions); answers the varbinds.
+_Request = Callable[[list[tuple[int, ...]], int], Awaitable[list[ber.VarBind]]]
 
 
 def poll(
@@ -188,7 +209,7 @@ class _Session:
     """The pysnmp engines, created once per poll and only if needed."""
 
     settings: PollSettings
-    _dispatcher: Any = None
+    _dispatcher: _Dispatcher | None = None
     _engines: dict[str, Any] = field(default_factory=dict)
 
     async def walk(self, agent: Agent) -> AgentPoll:
@@ -200,7 +221,7 @@ class _Session:
             error = None
         except AgentError as exc:
             interfaces, error = (), str(exc)
-        except (OSError, ValueError) as exc:  # a bad address, a socket error
+        except (OSError, ValueError, PySnmpError) as exc:  # a bad address, a socket error
             interfaces, error = (), f"{agent.host} ({agent.address}): {exc}"
         done = time.monotonic()
         return AgentPoll(
@@ -213,35 +234,73 @@ class _Session:
         # Per column, the OID to continue from; a column is done once the
         # agent answers with an OID outside it.
         cursors: dict[int, tuple[int, ...]] = dict(enumerate(COLUMNS))
+        # First every column in one request: a CPE's whole table fits in it.
+        await self._step(agent, request, cursors, rows, self.settings.first_repetitions)
+        # A longer table: groups of columns walked side by side, so that a few
+        # requests are in flight to the agent (one at a time is latency-bound).
+        left = sorted(cursors)
+        size = max(1, self.settings.columns_per_request)
+        groups = [{c: cursors[c] for c in left[n : n + size]} for n in range(0, len(left), size)]
+        walks = [asyncio.ensure_future(self._walk_group(agent, request, g, rows)) for g in groups]
+        try:
+            counts = await asyncio.gather(*walks)
+        except BaseException:
+            for walk in walks:  # one group failed: the agent's poll is over
+                walk.cancel()
+            raise
+        return rows, 1 + sum(counts)
+
+    async def _walk_group(
+        self, agent: Agent, request: _Request, cursors: dict[int, tuple[int, ...]], rows: _Rows
+    ) -> int:
         requests = 0
         while cursors:
-            columns = list(cursors)
-            answer = await request([cursors[c] for c in columns])
+            await self._step(agent, request, cursors, rows)
             requests += 1
-            width = len(columns)
-            finished: set[int] = set()
-            for position, (oid, value) in enumerate(answer):
-                column = columns[position % width]
-                if column in finished:
-                    continue
-                prefix = COLUMNS[column]
-                if (
-                    isinstance(value, EndOfMibView | NoSuchObject | NoSuchInstance)
-                    or oid[: len(prefix)] != prefix
-                    or len(oid) != len(prefix) + 1
-                ):
-                    finished.add(column)
-                    continue
-                index = oid[-1]
-                rows.setdefault(index, [None] * len(COLUMNS))[column] = value
-                cursors[column] = oid
-            if not answer:
-                raise AgentError(f"{agent.host} ({agent.address}): empty GETBULK response")
-            for column in finished:
-                cursors.pop(column, None)
-        return rows, requests
+        return requests
 
-    async def _requester(self, agent: Agent) -> Callable[[list[tuple[int, ...]]], Any]:
+    async def _step(
+        self,
+        agent: Agent,
+        request: _Request,
+        cursors: dict[int, tuple[int, ...]],
+        rows: _Rows,
+        repetitions: int | None = None,
+    ) -> None:
+        """One GETBULK for the columns in ``cursors``: store the rows, move the cursors."""
+        columns = list(cursors)
+        width = len(columns)
+        if repetitions is None:
+            settings = self.settings
+            repetitions = min(settings.max_repetitions, max(1, settings.max_varbinds // width))
+        answer = await request([cursors[c] for c in columns], repetitions)
+        if not answer:
+            raise AgentError(f"{agent.host} ({agent.address}): empty GETBULK response")
+        finished: set[int] = set()
+        for position, (oid, value) in enumerate(answer):
+            column = columns[position % width]
+            if column in finished:
+                continue
+            prefix = COLUMNS[column]
+            if (
+                value.__class__ is ber.NoValue
+                or oid[: len(prefix)] != prefix
+                or len(oid) != len(prefix) + 1
+            ):
+                finished.add(column)
+                continue
+            if oid <= cursors[column]:  # a broken agent would loop us forever
+                raise AgentError(f"{agent.host} ({agent.address}): OIDs not increasing at {oid}")
+            index = oid[-1]
+            row = rows.get(index)
+            if row is None:
+                row = rows[index] = [None] * len(COLUMNS)
+            row[column] = value
+            cursors[column] = oid
+        for column in finished:
+            del cursors[column]
+
+    async def _requester(self, agent: Agent) -> _Request:
         """A function sending one GETBULK to the agent, returning (oid, value) pairs."""
         settings = self.settings
         credentials = agent.credentials
@@ -252,10 +311,10 @@ class _Session:
         )
         if isinstance(credentials, V2c):
             if self._dispatcher is None:
-                self._dispatcher = v1.SnmpDispatcher()
+                self._dispatcher = _Dispatcher()
             dispatcher = self._dispatcher
             auth = v1.CommunityData(credentials.community, mpModel=1)
-            target = await v1.UdpTransportTarget.create(
+            target = await _UdpTarget.create(
                 (agent.address, agent.port),
                 timeout=settings.timeout,
                 retries=settings.retries,
@@ -263,18 +322,15 @@ class _Session:
             # v2c has no error for a wrong community: the agent stays silent
             silent = f"{no_answer} (agent down, unreachable, or wrong community)"
 
-            async def v2c_request(oids: list[tuple[int, ...]]) -> list[tuple[Any, Any]]:
-                indication, status, index, binds = await v1.bulk_cmd(
-                    dispatcher,
-                    auth,
-                    target,
-                    0,
-                    settings.max_repetitions,
-                    *[(oid, v1.Null("")) for oid in oids],
-                    lookupMib=False,
-                )
-                _raise_on(where, silent, indication, status, index)
-                return [(tuple(oid), value) for oid, value in binds]
+            async def v2c_request(
+                oids: list[tuple[int, ...]], repetitions: int
+            ) -> list[ber.VarBind]:
+                response = await dispatcher.bulk(auth, target, repetitions, oids)
+                if isinstance(response, errind.ErrorIndication):
+                    _raise_on(where, silent, response, None, None)
+                    return []
+                _raise_on(where, silent, None, response.error_status, response.error_index)
+                return response.varbinds
 
             return v2c_request
 
@@ -295,21 +351,21 @@ class _Session:
             (agent.address, agent.port), timeout=settings.timeout, retries=settings.retries
         )
         context = v3.ContextData()
-        silent3 = f"{no_answer} (agent down or unreachable)"
+        silent3 = f"{no_answer} (agent down, unreachable, or wrong privacy key)"
 
-        async def v3_request(oids: list[tuple[int, ...]]) -> list[tuple[Any, Any]]:
+        async def v3_request(oids: list[tuple[int, ...]], repetitions: int) -> list[ber.VarBind]:
             indication, status, index, binds = await v3.bulk_cmd(
                 engine,
                 user,
                 target3,
                 context,
                 0,
-                settings.max_repetitions,
+                repetitions,
                 *[v3.ObjectType(v3.ObjectIdentity(oid)) for oid in oids],
                 lookupMib=False,
             )
             _raise_on(where, silent3, indication, status, index)
-            return [(tuple(bind[0]), bind[1]) for bind in binds]
+            return [(tuple(bind[0]), _plain(bind[1])) for bind in binds]
 
         return v3_request
 
@@ -332,6 +388,68 @@ _PRIV = {
 }
 
 
+class _Dispatcher(v1.SnmpDispatcher):  # type: ignore[misc]
+    """pysnmp's v1arch dispatcher (transport, request ids, timeouts and retries),
+    with responses decoded by ``ber`` instead of pyasn1 (see ``ber`` for why)."""
+
+    async def bulk(
+        self, auth: Any, target: Any, max_repetitions: int, oids: list[tuple[int, ...]]
+    ) -> ber.Response | errind.ErrorIndication:
+        pdu = v2c_api.GetBulkRequestPDU()
+        v2c_api.apiPDU.set_defaults(pdu)
+        v2c_api.apiBulkPDU.set_non_repeaters(pdu, 0)
+        v2c_api.apiBulkPDU.set_max_repetitions(pdu, max_repetitions)
+        v2c_api.apiPDU.set_varbinds(pdu, [(oid, _NULL) for oid in oids])
+        future: asyncio.Future[ber.Response | errind.ErrorIndication] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.send_pdu(auth, target, pdu, cbFun=_resolve, cbCtx=future)
+        return await future
+
+    # Overrides pysnmp's private receive hook (pysnmp is pinned < 8): same
+    # bookkeeping as the original, minus the pyasn1 decoding.
+    def _recv_callback(self, engine: Any, domain: Any, address: Any, message: bytes) -> bytes:
+        try:
+            response = ber.decode_response(message)
+        except ber.BerError:
+            return b""  # not a Response we asked for: dropped, like pysnmp does
+        state = self._pendingReqs.pop(response.request_id, None)
+        if state is None:
+            return b""  # a late answer to a request already retried or timed out
+        self.transport_dispatcher.job_finished(id(self))
+        state["cbFun"](self, response.request_id, None, response, state["cbCtx"])
+        return b""
+
+
+class _UdpTarget(v1.UdpTransportTarget):  # type: ignore[misc]
+    """A numeric address needs no resolver (pysnmp's goes through a thread)."""
+
+    async def _resolve_address(self, address: tuple[str, int]) -> tuple[str, int]:
+        try:
+            return str(ipaddress.IPv4Address(address[0])), address[1]
+        except ValueError:
+            return await super()._resolve_address(address)  # type: ignore[no-any-return]
+
+
+_NULL = v2c_api.Null("")
+
+
+def _resolve(dispatcher: Any, request_id: int, indication: Any, response: Any, future: Any) -> None:
+    if not future.done():
+        future.set_result(indication if indication else response)
+
+
+def _plain(value: Any) -> ber.Value:
+    """A pyasn1 value (from the v3 path) as the plain value ``ber`` gives."""
+    if isinstance(value, EndOfMibView | NoSuchObject | NoSuchInstance):
+        return ber.NoValue(ber.END_OF_MIB_VIEW)
+    if isinstance(value, v3.OctetString | v3.IpAddress):
+        return bytes(value)
+    if isinstance(value, v3.ObjectIdentifier):
+        return tuple(value)
+    return int(value) if value is not None and value.isValue else None
+
+
 def _raise_on(where: str, silent: str, indication: Any, status: Any, index: Any) -> None:
     if isinstance(indication, errind.RequestTimedOut):
         raise AgentError(silent)
@@ -339,7 +457,8 @@ def _raise_on(where: str, silent: str, indication: Any, status: Any, index: Any)
         # USM reports name the fault: unknownUserName, wrongDigest, decryptionError
         raise AgentError(f"{where}: {indication}")
     if status and int(status):
-        raise AgentError(f"{where}: SNMP error {status.prettyPrint()} at varbind {index}")
+        name = errorStatus.clone(int(status)).prettyPrint()
+        raise AgentError(f"{where}: SNMP error {name} at varbind {index}")
 
 
 def _interfaces(rows: dict[int, list[Any]]) -> tuple[Interface, ...]:

@@ -195,3 +195,15 @@ def test_faulty_agents_fail_alone_and_named(standin: StandIn) -> None:
         assert error is not None and error.startswith(f"{host} ({address}):"), (host, error)
     assert "wrong community" in str(results["wrong-community"].error)
     assert "wrong privacy key" in str(results["wrong-priv-key"].error)  # snmpd stays silent
+
+
+def test_v3_values_in_pyasn1_base_types_are_read() -> None:
+    """v3arch may hand back pyasn1's base types (seen past the end of a column
+    on the lab's snmpd: an OBJECT IDENTIFIER value), not SNMP's subclasses."""
+    from pyasn1.type import univ
+
+    from megalis_net.snmp.poller import _plain
+
+    assert _plain(univ.ObjectIdentifier("1.3.6.1.2")) == (1, 3, 6, 1, 2)
+    assert _plain(univ.OctetString(b"ring-a-b pe-b")) == b"ring-a-b pe-b"
+    assert _plain(univ.Integer(7)) == 7

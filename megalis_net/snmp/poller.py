@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from pyasn1.type import univ
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v1arch import asyncio as v1
 from pysnmp.hlapi.v3arch import asyncio as v3
@@ -223,6 +224,11 @@ class _Session:
             interfaces, error = (), str(exc)
         except (OSError, ValueError, PySnmpError) as exc:  # a bad address, a socket error
             interfaces, error = (), f"{agent.host} ({agent.address}): {exc}"
+        except Exception as exc:
+            error = (
+                f"{agent.host} ({agent.address}): unreadable answer ({type(exc).__name__}: {exc})"
+            )
+            interfaces = ()
         done = time.monotonic()
         return AgentPoll(
             agent.host, agent.address, interfaces, error, done, done - started, requests
@@ -443,9 +449,10 @@ def _plain(value: Any) -> ber.Value:
     """A pyasn1 value (from the v3 path) as the plain value ``ber`` gives."""
     if isinstance(value, EndOfMibView | NoSuchObject | NoSuchInstance):
         return ber.NoValue(ber.END_OF_MIB_VIEW)
-    if isinstance(value, v3.OctetString | v3.IpAddress):
+    # pyasn1's base types: v3arch may decode to them rather than to SNMP's subclasses
+    if isinstance(value, univ.OctetString):
         return bytes(value)
-    if isinstance(value, v3.ObjectIdentifier):
+    if isinstance(value, univ.ObjectIdentifier):
         return tuple(value)
     return int(value) if value is not None and value.isValue else None
 

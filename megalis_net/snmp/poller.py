@@ -121,6 +121,11 @@ class PollSettings:
     # side (one agent, 3000 interfaces, best of 15: 1 → 98 ms, 2 → 106 ms,
     # 3 → 112 ms; all 9 in one walk → 195 ms)
     columns_per_request: int = 1
+    # Requests in flight at once, all agents together: the answers share one
+    # client socket, whose receive buffer (212 KB by default) overflows when
+    # 8 routers x 9 columns of ~5 KB answers land together, and a lost answer
+    # costs a whole timeout (lab, 8 agents: 72 in flight 1.15 s, 18 0.20 s)
+    max_in_flight: int = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +217,13 @@ class _Session:
     settings: PollSettings
     _dispatcher: _Dispatcher | None = None
     _engines: dict[str, Any] = field(default_factory=dict)
+    _in_flight: asyncio.Semaphore | None = None
+
+    @property
+    def in_flight(self) -> asyncio.Semaphore:
+        if self._in_flight is None:  # made in the running loop
+            self._in_flight = asyncio.Semaphore(max(1, self.settings.max_in_flight))
+        return self._in_flight
 
     async def walk(self, agent: Agent) -> AgentPoll:
         started = time.monotonic()
@@ -279,7 +291,8 @@ class _Session:
         if repetitions is None:
             settings = self.settings
             repetitions = min(settings.max_repetitions, max(1, settings.max_varbinds // width))
-        answer = await request([cursors[c] for c in columns], repetitions)
+        async with self.in_flight:
+            answer = await request([cursors[c] for c in columns], repetitions)
         if not answer:
             raise AgentError(f"{agent.host} ({agent.address}): empty GETBULK response")
         finished: set[int] = set()

@@ -137,9 +137,10 @@ def apply_change(
         settings or PollSettings(),
         verified,
     )
-    outcome: dict[str, object] = {"saved": False}
+    saved = False
 
     def before_confirm(committed: list[str]) -> dict[str, str]:
+        nonlocal saved
         wrong = check()
         if wrong:
             return wrong
@@ -147,7 +148,7 @@ def apply_change(
             save()
         except MegalisError as exc:
             return {host: f"inventory not written: {exc}" for host in committed}
-        outcome["saved"] = True
+        saved = True
         return {}
 
     report = deploy(
@@ -158,7 +159,7 @@ def apply_change(
         progress=progress or (lambda _: None),
         before_confirm=before_confirm,
     )
-    applied = Applied(report, verified, inventory_written=bool(outcome["saved"]))
+    applied = Applied(report, verified, inventory_written=saved)
     if report.ok and all(d.outcome is Outcome.UNCHANGED for d in report.all):
         # the routers already hold it (a run interrupted after its confirm):
         # still verified before the inventory says so

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -505,10 +505,3 @@ def _text(value: Any) -> str:
 
 def _number(value: Any) -> int:
     return 0 if value is None else int(value)
-
-
-def agents_with(
-    hosts: Iterable[tuple[str, str]], credentials: Callable[[str], Credentials]
-) -> list[Agent]:
-    """Agents for (host, address) pairs, with each host's credentials."""
-    return [Agent(host, address, credentials(host)) for host, address in hosts]

@@ -31,7 +31,7 @@ from typing import Any
 from megalis_net.deploy import nornir_from_files
 from megalis_net.intent import DeviceIntent, PortRole
 from megalis_net.intent.model import MANAGEMENT_DESCRIPTION
-from megalis_net.lab import access as lab_access
+from megalis_net.lab import access_for as lab_access_for
 from megalis_net.model import LinkRole, Network
 from megalis_net.snmp import Agent, AgentPoll, Interface, PollSettings, V2c, poll
 from megalis_net.snmp.credentials import CredentialsError, inventory_settings
@@ -54,6 +54,8 @@ class LinkState(StrEnum):
 
 
 FINE = "fine"
+# the file every run leaves in the state folder, which ``report`` draws
+VERIFY_FILE = "verify-last.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,10 +448,7 @@ def agents_for(inventory: Path, hosts: Sequence[str], in_lab: bool = False) -> l
         {host: _snmp_data(inventory, nr.inventory.hosts[host]) for host in hosts}
     )
     if in_lab:
-        routers = lab_access()
-        absent = [host for host in hosts if host not in routers]
-        if absent:
-            raise CredentialsError(f"{absent[0]} is not in the lab: run `megalis-net lab up`")
+        routers = lab_access_for(list(hosts))
         return [
             Agent(
                 host,

@@ -88,10 +88,7 @@ def deploy(
 
 
 def lab_targets(wanted: list[str]) -> list[Target]:
-    routers = lab.access()
-    missing = [name for name in wanted if name not in routers]
-    if missing:
-        raise UsageError(f"{missing[0]} is not in the lab: run `megalis-net lab up`")
+    routers = lab.access_for(wanted)
     return [
         Target(
             name,

@@ -24,14 +24,13 @@ from megalis_net.snmp import AgentPoll, PollSettings
 from megalis_net.snmp.poller import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from megalis_net.verify import (
     DEFAULT_INTERVAL,
+    VERIFY_FILE,
     Verification,
     agents_for,
     intended_interfaces,
     known_descriptions,
 )
 from megalis_net.verify import verify as run_verify
-
-LAST = "verify-last.json"
 
 DevicesOption = Annotated[
     list[str] | None,
@@ -93,7 +92,7 @@ def verify(
             intended, agents, interval, settings, advance, known_descriptions(intents)
         )
     report = result.to_json()
-    atomic_write_text(context.state_dir() / LAST, json.dumps(report, indent=1) + "\n")
+    atomic_write_text(context.state_dir() / VERIFY_FILE, json.dumps(report, indent=1) + "\n")
     if as_json:
         print_json(report)
     else:

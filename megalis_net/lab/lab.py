@@ -562,3 +562,12 @@ def _snmp_v3(state_dir: Path) -> V3:
     """The lab's SNMPv3 user (SHA + AES, authPriv), made by ``up``."""
     user = json.loads((state_dir / SNMP_V3).read_text())
     return V3(user["user"], user["auth_key"], user["priv_key"], "sha", "aes")
+
+
+def access_for(hosts: list[str], state_dir: Path = STATE_DIR) -> dict[str, RouterAccess]:
+    """``access()`` of these routers; an error naming the first not in the lab."""
+    routers = access(state_dir)
+    missing = [host for host in hosts if host not in routers]
+    if missing:
+        raise LabError(f"{missing[0]} is not in the lab: run `megalis-net lab up`")
+    return {host: routers[host] for host in hosts}

@@ -11,7 +11,7 @@ from typing import Any
 from megalis_net.audit import AuditReport
 from megalis_net.model import Community, Network
 from megalis_net.report.mapview import RingMap, build_map
-from megalis_net.report.verify_result import LinkKind, LinkState, VerifyResult
+from megalis_net.report.verify_result import Kind, LinkState, VerifyResult
 
 
 class SiteState(StrEnum):
@@ -90,7 +90,7 @@ def site_states(network: Network, verify: VerifyResult | None) -> dict[str, Site
     if verify is not None:
         silent = {u.device for u in verify.unreachable}
         for interface in verify.interfaces:
-            if interface.kind is LinkKind.SITE and interface.device not in silent:
+            if interface.kind is Kind.SITE and interface.device not in silent:
                 site = interface.site_id or interface.link
                 seen.add(site)
                 if not interface.fine:
@@ -98,7 +98,7 @@ def site_states(network: Network, verify: VerifyResult | None) -> dict[str, Site
         bad.update(
             d.link
             for d in verify.discrepancies
-            if d.kind == LinkKind.SITE.value and d.device not in silent
+            if d.kind == Kind.SITE.value and d.device not in silent
         )
     return {
         site.id: SiteState.DOWN

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,28 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from megalis_net.errors import InputError, Problem
 from megalis_net.pydantic_errors import dotted, located_errors
 
-VERIFY_FILE = "verify-last.json"
-"""Name of the file every verify run leaves in the state folder."""
-
-FINE = "fine"
-"""``interfaces[].state`` of an interface without a problem (else: the problem text)."""
+# the result's vocabulary is verify's own
+from megalis_net.verify import FINE as FINE
+from megalis_net.verify import VERIFY_FILE as VERIFY_FILE
+from megalis_net.verify import Kind as Kind
+from megalis_net.verify import LinkState as LinkState
 
 
 class Read(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class LinkKind(StrEnum):
-    RING = "ring"
-    EXTENSION = "extension"
-    UPSTREAM = "upstream"
-    SITE = "site"
-
-
-class LinkState(StrEnum):
-    UP = "up"
-    DOWN = "down"
-    UNKNOWN = "unknown"
 
 
 Fraction = Annotated[float, Field(ge=0)]
@@ -53,7 +39,7 @@ class End(Read):
 
 class LinkStatus(Read):
     link: str
-    kind: LinkKind
+    kind: Kind
     state: LinkState
     utilisation: Fraction | None
     speed_mbps: int | None = None
@@ -63,7 +49,7 @@ class LinkStatus(Read):
 class InterfaceStatus(Read):
     device: str
     interface: str
-    kind: LinkKind
+    kind: Kind
     link: str
     site_id: str | None = None
     state: str

@@ -124,6 +124,8 @@ def main() -> None:
         (full).mkdir()
         shutil.copytree(ROOT / "topology", full / "topology")
         shutil.copytree(ROOT / "inventory", full / "inventory")
+        sites = full / "inventory" / "sites.csv"  # the shipped sites, as once migrated
+        sites.write_text(sites.read_text(encoding="utf-8").replace(",legacy\n", ",active\n"))
         start = thinned(full, Path(tmp) / "start")
         megalis(full, "lab", "down")
         time.sleep(2)

@@ -35,7 +35,7 @@ from megalis_net.intent import build_intents
 from megalis_net.ipam import load_allocations
 from megalis_net.lab import plan_lab
 from megalis_net.loader import load_network
-from megalis_net.model import Platform
+from megalis_net.model import Platform, SiteStatus
 from megalis_net.napalm_frr import FrrDriver
 from megalis_net.render import render_all
 
@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="pe-rennes")
     device = parser.parse_args().device
-    network = load_network(ROOT / "topology", ROOT / "inventory")
+    network = load_network(ROOT / "topology", ROOT / "inventory").with_status(SiteStatus.ACTIVE)
     allocations = load_allocations(ROOT / "inventory")
     intents = build_intents(network, allocations, Platform.FRR)
     full = render_all(intents)[device]

@@ -33,7 +33,7 @@ from typing import TypeVar
 
 from megalis_net.ipam import Allocations, allocate, load_allocations
 from megalis_net.loader import load_network
-from megalis_net.model import Community, Departement, Network, Site, SiteKind
+from megalis_net.model import Community, Departement, Network, Site, SiteKind, SiteStatus
 from megalis_net.netbox import NetBox, Settings, sync
 from megalis_net.netbox.desired import desired_state
 from megalis_net.netbox.names import TAG
@@ -186,7 +186,7 @@ def _written(todo: Plan) -> str:
 
 
 def main() -> int:
-    network = load_network(ROOT / "topology", ROOT / "inventory")
+    network = load_network(ROOT / "topology", ROOT / "inventory").with_status(SiteStatus.ACTIVE)
     allocations = load_allocations(ROOT / "inventory")
     netbox = NetBox(settings())
     print(f"NetBox {netbox.check()} at {netbox.settings.url}; every phase from empty resets it")

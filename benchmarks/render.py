@@ -40,7 +40,7 @@ from nornir_jinja2.plugins.tasks import template_file  # type: ignore[import-unt
 from megalis_net.intent import DeviceIntent, build_intents
 from megalis_net.ipam import Allocations, load_allocations
 from megalis_net.loader import load_network
-from megalis_net.model import Network, Platform
+from megalis_net.model import Network, Platform, SiteStatus
 from megalis_net.render import ENTRY, environment, render_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,10 +130,16 @@ def cli_seconds(inventory: Path, *args: str) -> float:
     return time.perf_counter() - started
 
 
+def migrated(sites: Path) -> None:
+    """The shipped sites wait on Mégalis I: time the network they make once migrated."""
+    sites.write_text(sites.read_text(encoding="utf-8").replace(",legacy\n", ",active\n"))
+
+
 def site_add_times() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         inventory = Path(tmp) / "inventory"
         shutil.copytree(ROOT / "inventory", inventory)
+        migrated(inventory / "sites.csv")
         adds, removes = [], []
         for _ in range(RUNS):
             adds.append(cli_seconds(inventory, *SITE_ADD))
@@ -142,7 +148,7 @@ def site_add_times() -> tuple[float, float]:
 
 
 def main() -> int:
-    network = load_network(ROOT / "topology", ROOT / "inventory")
+    network = load_network(ROOT / "topology", ROOT / "inventory").with_status(SiteStatus.ACTIVE)
     allocations = load_allocations(ROOT / "inventory")
     print(f"model: {len(network.sites)} sites, {len(network.devices)} PE routers, best of {RUNS}")
     same = render_table(network, allocations)

@@ -8,6 +8,7 @@ problem is reported at once with its file and line.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated
@@ -79,6 +80,14 @@ class SiteKind(StrEnum):
     MEDIATHEQUE = "mediatheque"
     DEPARTEMENT = "departement"
     REGION = "region"
+
+
+class SiteStatus(StrEnum):
+    """Where a site's attachment is: still on Mégalis I (waiting for its wave,
+    not on any Mégalis II router) or on Mégalis II."""
+
+    LEGACY = "legacy"
+    ACTIVE = "active"
 
 
 class Departement(StrEnum):
@@ -369,6 +378,12 @@ class Site(Frozen):
     rate_mbps: int = Field(gt=0)
     l2_renater: bool = False
     legacy: LegacyAttachment | None = None
+    status: SiteStatus = SiteStatus.ACTIVE
+
+    @property
+    def active(self) -> bool:
+        """On Mégalis II: its attachment is (to be) on the routers."""
+        return self.status is SiteStatus.ACTIVE
 
     @field_validator("rate_mbps")
     @classmethod
@@ -384,3 +399,17 @@ class Network(Frozen):
     topology: Topology
     devices: tuple[Device, ...]
     sites: tuple[Site, ...]
+
+    def with_status(self, status: SiteStatus, ids: Collection[str] | None = None) -> Network:
+        """The same network with the sites of ``ids`` (default: all) in ``status``:
+        e.g. as it is once those sites are migrated."""
+        return self.model_copy(
+            update={
+                "sites": tuple(
+                    site.model_copy(update={"status": status})
+                    if ids is None or site.id in ids
+                    else site
+                    for site in self.sites
+                )
+            }
+        )

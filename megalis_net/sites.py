@@ -6,10 +6,12 @@ better as rows, and an engineer can open the file in a spreadsheet.
 Columns, in order (``SITE_COLUMNS``)::
 
     id, name, kind, commune, departement, latitude, longitude, pop, community,
-    rate_mbps, l2_renater, legacy_lan, legacy_gateway, legacy_rate_kbps
+    rate_mbps, l2_renater, legacy_lan, legacy_gateway, legacy_rate_kbps, status
 
 The three ``legacy_*`` columns hold what the site has on the old network; they
-are empty for a site that never was on it.
+are empty for a site that never was on it. ``status`` says where the site is
+attached: ``legacy`` (still on Mégalis I, waiting for its migration wave) or
+``active`` (on Mégalis II); a file without the column holds active sites.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pydantic import ValidationError
 from megalis_net.csvfile import open_csv
 from megalis_net.errors import Problem
 from megalis_net.fileio import atomic_write_text
-from megalis_net.model import Site
+from megalis_net.model import Site, SiteStatus
 from megalis_net.pydantic_errors import located_errors
 
 SITE_COLUMNS = (
@@ -43,7 +45,9 @@ SITE_COLUMNS = (
     "legacy_lan",
     "legacy_gateway",
     "legacy_rate_kbps",
+    "status",
 )
+_OPTIONAL_COLUMNS = {"status": SiteStatus.ACTIVE.value}
 _LEGACY_COLUMNS = {
     "lan_prefix": "legacy_lan",
     "gateway": "legacy_gateway",
@@ -70,6 +74,7 @@ def site_to_row(site: Site) -> dict[str, str]:
         "legacy_lan": str(legacy.lan_prefix) if legacy else "",
         "legacy_gateway": str(legacy.gateway) if legacy else "",
         "legacy_rate_kbps": str(legacy.rate_kbps) if legacy else "",
+        "status": site.status.value,
     }
 
 
@@ -100,6 +105,7 @@ def _row_to_fields(row: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str,
     legacy = {field: row[column] for field, column in _LEGACY_COLUMNS.items()}
     if any(v.strip() for v in legacy.values()):
         fields["legacy"] = legacy
+    fields["status"] = row.get("status") or _OPTIONAL_COLUMNS["status"]
     return fields, problems
 
 
@@ -123,7 +129,8 @@ def parse_site_row(row: dict[str, str]) -> tuple[Site | None, list[tuple[str, st
 def read_sites(path: Path) -> tuple[list[Site], dict[str, int], list[Problem]]:
     """Parse the site file: the good sites, the line of each site id, every problem."""
     name = str(path)
-    reader = open_csv(path, SITE_COLUMNS, "site file")
+    required = [c for c in SITE_COLUMNS if c not in _OPTIONAL_COLUMNS]
+    reader = open_csv(path, required, "site file")
     sites: list[Site] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}

@@ -19,7 +19,7 @@ from ciscoconfparse2 import CiscoConfParse
 from megalis_net.intent import DeviceIntent, build_intents
 from megalis_net.ipam import Allocations, load_allocations
 from megalis_net.loader import load_devices, load_network
-from megalis_net.model import Network, Platform
+from megalis_net.model import Network, Platform, SiteStatus
 from megalis_net.render import render_device
 from tests.conftest import ROOT
 
@@ -43,8 +43,9 @@ def small(render_network: tuple[Network, Allocations]) -> Rendered:
 
 @pytest.fixture(scope="module")
 def shipped() -> tuple[Network, Rendered]:
-    """The shipped model (3000 sites) with its allocations, rendered for IOS XR."""
-    network = load_network(ROOT / "topology", ROOT / "inventory")
+    """The shipped model (3000 sites) with its allocations, once every site is
+    migrated, rendered for IOS XR."""
+    network = load_network(ROOT / "topology", ROOT / "inventory").with_status(SiteStatus.ACTIVE)
     return network, _render(network, load_allocations(ROOT / "inventory"))
 
 

@@ -22,7 +22,7 @@ from megalis_net.intent import DeviceIntent, build_intents
 from megalis_net.intent.model import Vrf
 from megalis_net.ipam import Allocations, load_allocations
 from megalis_net.loader import load_network
-from megalis_net.model import Network, Platform
+from megalis_net.model import Network, Platform, SiteStatus
 from megalis_net.render import render_device
 from tests.conftest import ROOT
 
@@ -203,7 +203,7 @@ def configs(intents: dict[str, DeviceIntent]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def shipped_intents() -> dict[str, DeviceIntent]:
-    network = load_network(ROOT / "topology", ROOT / "inventory")
+    network = load_network(ROOT / "topology", ROOT / "inventory").with_status(SiteStatus.ACTIVE)
     return build_intents(network, load_allocations(ROOT / "inventory"), Platform.JUNOS)
 
 

@@ -42,7 +42,7 @@ from megalis_net.importer.vocabulary import (
     parse_prefix,
     parse_required,
 )
-from megalis_net.model import Site, Topology
+from megalis_net.model import Site, SiteStatus, Topology
 from megalis_net.pydantic_errors import located_errors
 
 # --- rows ----------------------------------------------------------------------
@@ -122,7 +122,8 @@ def build_site(row: Row, fields: dict[str, Any]) -> Site | None:
     'is required' errors are not repeated.
     """
     try:
-        return Site.model_validate(fields)
+        # every site of the old network's export is still on it: it waits for its wave
+        return Site.model_validate({**fields, "status": SiteStatus.LEGACY})
     except ValidationError as exc:
         for loc, message in located_errors(exc):
             if loc and loc[0] in fields:

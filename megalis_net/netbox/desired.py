@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from megalis_net.geo import DEPARTEMENT_NAMES
-from megalis_net.intent import build_intents
+from megalis_net.intent import MissingAllocation, build_intents
 from megalis_net.ipam import Allocations, SiteAllocation, route_target
 from megalis_net.model import Network, Site, UpstreamKind
 from megalis_net.netbox.desired_ports import backbone_prefixes, cables, interfaces, l2vpns
@@ -250,6 +250,12 @@ def _vrfs(b: Builder, network: Network) -> None:
 
 
 def _sites(b: Builder, network: Network, allocations: Allocations) -> None:
+    waiting = [s.id for s in network.sites if s.id not in allocations.sites]
+    if waiting:  # NetBox knows a site's PoP by its access VLAN
+        more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
+        raise MissingAllocation(
+            f"site {waiting[0]} has no allocation{more}: run `megalis-net allocate` first"
+        )
     for site in network.sites:
         legacy = site.legacy
         b.add(
@@ -258,7 +264,8 @@ def _sites(b: Builder, network: Network, allocations: Allocations) -> None:
                 "name": site.id,
                 "slug": slug(site.id),
                 "description": site.name,
-                "status": "active",
+                # a site still on Mégalis I is planned for Mégalis II
+                "status": "active" if site.active else "planned",
                 "region": ref("dcim.regions", f"fr-{site.departement.value}"),
                 "group": ref("dcim.site-groups", site.kind.value),
                 "tenant": ref("tenancy.tenants", site.community.value),

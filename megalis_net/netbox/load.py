@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from megalis_net import validate
 from megalis_net.errors import InputError, Problem
 from megalis_net.ipam import Allocations, SiteAllocation
-from megalis_net.model import Device, Network, Site, Topology
+from megalis_net.model import Device, Network, Site, SiteStatus, Topology
 from megalis_net.netbox import names as d
 from megalis_net.netbox.client import NetBox
 from megalis_net.netbox.plan import owned
@@ -272,6 +272,7 @@ def _site(slug: str, f: Fields, pops: dict[str, str], rates: dict[str, int | Non
             "rate_mbps": rates.get(slug),
             "l2_renater": bool(_cf(f, "megalis_l2_renater")),
             "legacy": legacy,
+            "status": SiteStatus.LEGACY if f.get("status") == "planned" else SiteStatus.ACTIVE,
         }
     )
 

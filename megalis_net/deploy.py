@@ -134,6 +134,18 @@ def production_targets(inventory: Path, hosts: Mapping[str, str]) -> list[Target
     return targets
 
 
+def lab_targets(wanted: list[str]) -> list[Target]:
+    """The lab's routers of ``wanted``, as deploy reaches them (its own keys)."""
+    from megalis_net import lab  # the lab only where it is asked for
+
+    routers = lab.access_for(wanted)
+    return [
+        Target(name, routers[name].address, "frr", routers[name].username, "",
+               {"key_file": str(routers[name].key_file)})
+        for name in wanted
+    ]  # fmt: skip
+
+
 def nornir_from_files(inventory: Path) -> Nornir:
     return InitNornir(
         inventory={
@@ -197,6 +209,32 @@ def deploy(
     finally:
         nr.close_connections()
     return report
+
+
+def cancel_pending(targets: list[Target]) -> dict[str, str]:
+    """Roll back every commit still waiting for its confirmation (left by a
+    process that died before confirming); {router: what was done or why not}
+    for the routers that had one or could not be asked."""
+    nr = nornir_for(targets)
+    try:
+        result = nr.run(task=_cancel_pending)
+    finally:
+        nr.close_connections()
+    found = {}
+    for host, outcome in result.items():
+        if outcome.failed:
+            found[host] = f"cannot check for a pending commit: {_error(outcome[0].exception)}"
+        elif outcome[0].result:
+            found[host] = outcome[0].result
+    return found
+
+
+def _cancel_pending(task: Task) -> Result:
+    device = _device(task)
+    if not device.has_pending_commit():
+        return Result(host=task.host, result=None)
+    device.rollback()
+    return Result(host=task.host, result="an unconfirmed commit was rolled back", changed=True)
 
 
 def _run(

@@ -8,7 +8,6 @@ import typer
 from rich.status import Status
 from rich.syntax import Syntax
 
-from megalis_net import lab
 from megalis_net.cli import context
 from megalis_net.cli.output import JsonOption, console, print_json, table
 from megalis_net.deploy import (
@@ -16,7 +15,7 @@ from megalis_net.deploy import (
     DEFAULT_CONFIRM_TIMEOUT,
     DeployReport,
     Outcome,
-    Target,
+    lab_targets,
     production_targets,
 )
 from megalis_net.deploy import (
@@ -85,21 +84,6 @@ def deploy(
     _show(report, as_json, full_diff)
     if not report.ok:
         raise typer.Exit(1)
-
-
-def lab_targets(wanted: list[str]) -> list[Target]:
-    routers = lab.access_for(wanted)
-    return [
-        Target(
-            name,
-            routers[name].address,
-            Platform.FRR.value,
-            routers[name].username,
-            "",
-            {"key_file": str(routers[name].key_file)},
-        )
-        for name in wanted
-    ]
 
 
 def _show(report: DeployReport, as_json: bool, full_diff: bool) -> None:

@@ -20,9 +20,8 @@ from megalis_net.apply import (
     apply_change,
 )
 from megalis_net.cli import context
-from megalis_net.cli.deploy import lab_targets
 from megalis_net.cli.output import JsonOption, console, print_json, table
-from megalis_net.deploy import production_targets
+from megalis_net.deploy import lab_targets, production_targets
 from megalis_net.errors import UsageError
 from megalis_net.fileio import exclusive
 from megalis_net.intent import NAMING, PortRole, build_intents, devices_of_site

@@ -12,7 +12,9 @@ from megalis_net.ipam.store import (
     ALLOCATIONS_FILE,
     SITE_ALLOCATIONS_FILE,
     load_allocations,
+    parse_site_allocation,
     save_allocations,
+    site_allocation_row,
 )
 from megalis_net.ipam.vpn import route_distinguisher, route_target
 
@@ -25,8 +27,10 @@ __all__ = [
     "SiteAllocation",
     "allocate",
     "load_allocations",
+    "parse_site_allocation",
     "placement_valid",
     "route_distinguisher",
     "route_target",
     "save_allocations",
+    "site_allocation_row",
 ]

@@ -87,7 +87,8 @@ def _optional_int(text: str) -> int | None:
     return int(text) if text.strip() else None
 
 
-def _parse_site_row(row: dict[str, str]) -> SiteAllocation:
+def parse_site_allocation(row: dict[str, str]) -> SiteAllocation:
+    """One site-allocations.csv row (strings) -> the allocation."""
     return SiteAllocation(
         site=row["site"],
         pop=row["pop"],
@@ -121,7 +122,7 @@ def _read_site_rows(path: Path, problems: list[Problem]) -> dict[str, SiteAlloca
     for row in reader:
         line = reader.line_num
         try:
-            alloc = _parse_site_row(row)
+            alloc = parse_site_allocation(row)
         except (ValueError, TypeError) as exc:
             problems.append(Problem(name, line, "", f"bad allocation row: {exc}"))
             continue
@@ -148,17 +149,20 @@ def format_allocations_yaml(allocations: Allocations) -> str:
     return "\n".join(lines) + "\n"
 
 
+def site_allocation_row(a: SiteAllocation) -> dict[str, str]:
+    """The allocation as its site-allocations.csv row (``parse_site_allocation`` reads it)."""
+    values = [a.site, a.pop, a.port, a.vlan, a.link_net, a.lan,
+              "" if a.l2_vlan is None else a.l2_vlan,
+              "" if a.handoff_vlan is None else a.handoff_vlan]  # fmt: skip
+    return dict(zip(SITE_COLUMNS, map(str, values), strict=True))
+
+
 def format_site_allocations(allocations: Allocations) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SITE_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=SITE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
     for site_id in sorted(allocations.sites):
-        a = allocations.sites[site_id]
-        writer.writerow(
-            [a.site, a.pop, a.port, a.vlan, a.link_net, a.lan,
-             "" if a.l2_vlan is None else a.l2_vlan,
-             "" if a.handoff_vlan is None else a.handoff_vlan]
-        )  # fmt: skip
+        writer.writerow(site_allocation_row(allocations.sites[site_id]))
     return buffer.getvalue()
 
 

@@ -123,6 +123,11 @@ class SshSession:
                 raise CommandTimeoutException(f"{self.host}: {command!r} timed out")
             if not busy:
                 channel.status_event.wait(0.005)
+        # the last data may have come with the exit status, after the checks above
+        while channel.recv_ready():
+            out += channel.recv(65536)
+        while channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
         code = channel.recv_exit_status()
         return Output(code, out.decode(errors="replace"), err.decode(errors="replace"))
 

@@ -25,7 +25,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -179,6 +179,8 @@ class Journal:
         return self.run
 
     def end_run(self, outcome: str) -> None:
+        """The run ends; a step it leaves open (an error stopped it) is closed as interrupted."""
+        self._close(self._open_steps(self.run or -1))
         with self._transaction() as db:
             db.execute(
                 "UPDATE runs SET ended = ?, outcome = ? WHERE run = ?",
@@ -196,30 +198,31 @@ class Journal:
         """Mark the runs ended as interrupted; return the steps they left open
         (begun, never ended), each now closed as interrupted."""
         open_steps = [step for run in runs for step in self._open_steps(run)]
+        self._close(open_steps)
         with self._transaction() as db:
-            for step in open_steps:
-                db.execute(
-                    "INSERT INTO steps (run, wave, site, step, phase, detail, at)"
-                    " VALUES (?, ?, ?, ?, 'interrupted', ?, ?)",
-                    (
-                        self.run,
-                        step.wave,
-                        step.site,
-                        step.step.value,
-                        f"run {step.run}",
-                        time.time(),
-                    ),
-                )
             db.executemany(
                 "UPDATE runs SET ended = ?, outcome = 'interrupted' WHERE run = ?",
                 [(time.time(), run) for run in runs],
             )
         return open_steps
 
+    def _close(self, steps: Sequence[StepRecord]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO steps (run, wave, site, step, phase, detail, at)"
+                " VALUES (?, ?, ?, ?, 'interrupted', ?, ?)",
+                [
+                    (self.run, s.wave, s.site, s.step.value, f"run {s.run}", time.time())
+                    for s in steps
+                ],
+            )
+
     def _open_steps(self, run: int) -> list[StepRecord]:
+        """Steps of ``run`` begun and neither ended nor closed since (by a later run)."""
         rows = self.db.execute(
-            "SELECT id, run, wave, site, step, phase, detail FROM steps WHERE run = ? ORDER BY id",
-            (run,),
+            "SELECT id, run, wave, site, step, phase, detail FROM steps"
+            " WHERE run = ? OR (phase = 'interrupted' AND detail = ?) ORDER BY id",
+            (run, f"run {run}"),
         ).fetchall()
         opened: dict[tuple[str, str], StepRecord] = {}
         for row in rows:
@@ -373,6 +376,36 @@ class Journal:
             else self.db.execute(query + " ORDER BY id")
         )
         return [_step(row) for row in rows]
+
+    def problems(
+        self, active: Collection[str], allocated: Mapping[str, dict[str, str]]
+    ) -> list[str]:
+        """Where the journal contradicts itself or the inventory (``active`` site ids,
+        ``allocated``: each site's allocation row): empty when consistent."""
+        found = [f"run {run} never ended" for run in self.interrupted_runs()]
+        for step in (s for run in self._runs() for s in self._open_steps(run)):
+            found.append(f"run {step.run}: {step.step.value} of {step.site} begun, never ended")
+        given: dict[str, int] = {}
+        for row in self.db.execute(
+            "SELECT site FROM steps WHERE step = 'allocate' AND phase = 'end' AND detail LIKE '{%'"
+        ):
+            given[row[0]] = given.get(row[0], 0) + 1
+        found += [f"{site} was allocated {n} times" for site, n in sorted(given.items()) if n > 1]
+        for record in self.sites():
+            on = record.site in active
+            if record.state is SiteState.DONE and not on:
+                found.append(f"{record.site} is done in the journal, legacy in the inventory")
+            if record.state in (SiteState.FAILED, SiteState.ROLLED_BACK, SiteState.PENDING) and on:
+                found.append(
+                    f"{record.site} is {record.state.value} in the journal, active in the inventory"
+                )
+            held = allocated.get(record.site)
+            if record.allocation is not None and held is not None and held != record.allocation:
+                found.append(f"{record.site}: the inventory's allocation is not the journal's")
+        return found
+
+    def _runs(self) -> list[int]:
+        return [int(r[0]) for r in self.db.execute("SELECT run FROM runs ORDER BY run")]
 
     def step_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM steps").fetchone()[0])

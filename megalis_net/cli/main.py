@@ -20,6 +20,7 @@ from megalis_net.cli import (
     configs,
     deploy,
     lab,
+    migrate,
     netbox,
     report,
     site,
@@ -89,6 +90,7 @@ app.add_typer(sites.app, name="sites")
 app.add_typer(site.app, name="site")
 app.add_typer(lab.app, name="lab")
 app.add_typer(netbox.app, name="netbox")
+app.add_typer(migrate.app, name="migrate")
 app.command("audit")(audit.audit)
 app.command("allocate")(configs.allocate)
 app.command("render")(configs.render)

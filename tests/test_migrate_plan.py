@@ -344,3 +344,18 @@ def test_command_writes_the_plan_and_prints_it(tmp_path: Path) -> None:
     assert printed["waves"][0]["window"]["start"] == "2007-06-04T22:00:00"
     assert len(printed["waves"]) == len(plan.waves)
     assert written.read_bytes() != out.read_bytes()
+
+
+def test_nothing_to_migrate_when_every_site_is_active(network_copy: NetworkCopy) -> None:
+    out = network_copy.topology.parent / "plan.json"
+    result = runner.invoke(
+        app,
+        ["--topology", str(network_copy.topology), "--inventory", str(network_copy.inventory),
+         "migrate", "plan", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "nothing to migrate" in result.stdout
+    plan = read_plan(out)
+    assert plan.waves == () and plan.verdict.holds and plan.verdict.binding is None
+    with pytest.raises(UsageError, match="--wave 1: the plan has no waves"):
+        plan.wave(1)

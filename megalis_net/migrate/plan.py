@@ -74,6 +74,8 @@ class Plan:
 
     def wave(self, number: int) -> Wave:
         """Wave ``number`` (1-based); a UsageError names the waves there are."""
+        if not self.waves:
+            raise UsageError(f"--wave {number}: the plan has no waves (nothing to migrate)")
         if not 1 <= number <= len(self.waves):
             raise UsageError(f"--wave {number}: the plan has waves 1..{len(self.waves)}")
         return self.waves[number - 1]

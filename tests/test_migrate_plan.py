@@ -359,3 +359,18 @@ def test_nothing_to_migrate_when_every_site_is_active(network_copy: NetworkCopy)
     assert plan.waves == () and plan.verdict.holds and plan.verdict.binding is None
     with pytest.raises(UsageError, match="--wave 1: the plan has no waves"):
         plan.wave(1)
+
+
+def test_budget_needed_when_the_waves_a_night_cap_it(small: Network) -> None:
+    """Four nights before the deadline: 3 waves of 40 a night are not enough
+    whatever the budget, so the remedy gives the night's size in more waves."""
+    late = Constraints(start=date(2007, 6, 25))
+    verdict = plan_migration(small, late).verdict
+    assert not verdict.holds
+    assert not any(r.startswith("a budget of") and "waves" not in r for r in verdict.remedies)
+    remedy = next(r for r in verdict.remedies if "in as many waves as fit" in r)
+    budget = int(remedy.split()[3])
+    waves = int(remedy.split("(")[-1].split()[0])
+    assert plan_migration(
+        small, late.model_copy(update={"budget": budget, "waves_per_window": waves})
+    ).verdict.holds

@@ -272,6 +272,15 @@ def test_read_plan_names_the_file_and_field(default_plan: Plan, tmp_path: Path) 
     with pytest.raises(InputError, match=r"waves\[2\]\.window\.start") as error:
         read_plan(missing)
     assert str(error.value).startswith(str(missing))
+    doc["waves"][2]["window"]["start"] = "2007-04-03T22:00:00"
+    doc["waves"][3]["sites"].append(doc["waves"][0]["sites"][0])
+    missing.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"waves\[3\]\.sites: MEG1-\d+ is in wave 1 already"):
+        read_plan(missing)
+    doc["waves"][3]["wave"] = 7
+    missing.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"waves\[3\]\.wave: expected wave 4, got 7"):
+        read_plan(missing)
     missing.write_text("{not json")
     with pytest.raises(InputError, match=PLAN_FILE):
         read_plan(missing)
@@ -284,6 +293,8 @@ def test_constraints_from_file_with_options_on_top(tmp_path: Path) -> None:
     assert (loaded.per_pop, loaded.budget, loaded.per_wave) == (5, 70, 40)
     assert [n.value for n in loaded.nights] == ["mon", "wed"]
     assert loaded.window_start.hour == 21
+    options = load_constraints(None, {"own_window_kinds": "", "nights": "thu,mon,thu"})
+    assert options.own_window_kinds == () and [n.value for n in options.nights] == ["mon", "thu"]
 
 
 @pytest.mark.parametrize(

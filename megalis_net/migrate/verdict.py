@@ -155,7 +155,9 @@ def _general(legacy: list[Site], constraints: Constraints) -> list[Site]:
 
 
 def _per_pop(legacy: list[Site], c: Constraints, base: Draft) -> str:
-    pop, count = max(Counter(s.pop for s in _general(legacy, c)).items(), key=lambda i: i[1])
+    # Only own-window sites left (all hospitals): their busiest PoP then.
+    sites = _general(legacy, c) or legacy
+    pop, count = max(Counter(s.pop for s in sites).items(), key=lambda i: i[1])
     return (
         f"per-PoP limit: {pop} has {count} legacy sites, {c.per_pop} per wave"
         f" → {math.ceil(count / c.per_pop)} waves at least"

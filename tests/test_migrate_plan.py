@@ -385,3 +385,15 @@ def test_budget_needed_when_the_waves_a_night_cap_it(small: Network) -> None:
     assert plan_migration(
         small, late.model_copy(update={"budget": budget, "waves_per_window": waves})
     ).verdict.holds
+
+
+def test_only_hospitals_left(shipped: Network) -> None:
+    hospitals = tuple(s for s in shipped.sites if s.kind is SiteKind.HOPITAL)
+    plan = plan_migration(shipped.model_copy(update={"sites": hospitals}), Constraints(per_pop=1))
+    assert all(w.kind == "hopital" and len(w.sites) <= 8 for w in plan.waves)
+    assert plan.verdict.binding == "per_pop"
+    rennes = sum(1 for s in hospitals if s.pop == "rennes")
+    assert (
+        f"rennes has {rennes} legacy sites, 1 per wave → {rennes} waves"
+        in plan.verdict.binding_text
+    )

@@ -272,6 +272,15 @@ def test_read_plan_names_the_file_and_field(default_plan: Plan, tmp_path: Path) 
     with pytest.raises(InputError, match=r"waves\[2\]\.window\.start") as error:
         read_plan(missing)
     assert str(error.value).startswith(str(missing))
+    doc["waves"][2]["window"]["start"] = "2007-04-03T22:00:00"
+    doc["waves"][3]["sites"].append(doc["waves"][0]["sites"][0])
+    missing.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"waves\[3\]\.sites: MEG1-\d+ is in wave 1 already"):
+        read_plan(missing)
+    doc["waves"][3]["wave"] = 7
+    missing.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"waves\[3\]\.wave: expected wave 4, got 7"):
+        read_plan(missing)
     missing.write_text("{not json")
     with pytest.raises(InputError, match=PLAN_FILE):
         read_plan(missing)
@@ -284,6 +293,8 @@ def test_constraints_from_file_with_options_on_top(tmp_path: Path) -> None:
     assert (loaded.per_pop, loaded.budget, loaded.per_wave) == (5, 70, 40)
     assert [n.value for n in loaded.nights] == ["mon", "wed"]
     assert loaded.window_start.hour == 21
+    options = load_constraints(None, {"own_window_kinds": "", "nights": "thu,mon,thu"})
+    assert options.own_window_kinds == () and [n.value for n in options.nights] == ["mon", "thu"]
 
 
 @pytest.mark.parametrize(
@@ -344,3 +355,45 @@ def test_command_writes_the_plan_and_prints_it(tmp_path: Path) -> None:
     assert printed["waves"][0]["window"]["start"] == "2007-06-04T22:00:00"
     assert len(printed["waves"]) == len(plan.waves)
     assert written.read_bytes() != out.read_bytes()
+
+
+def test_nothing_to_migrate_when_every_site_is_active(network_copy: NetworkCopy) -> None:
+    out = network_copy.topology.parent / "plan.json"
+    result = runner.invoke(
+        app,
+        ["--topology", str(network_copy.topology), "--inventory", str(network_copy.inventory),
+         "migrate", "plan", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "nothing to migrate" in result.stdout
+    plan = read_plan(out)
+    assert plan.waves == () and plan.verdict.holds and plan.verdict.binding is None
+    with pytest.raises(UsageError, match="--wave 1: the plan has no waves"):
+        plan.wave(1)
+
+
+def test_budget_needed_when_the_waves_a_night_cap_it(small: Network) -> None:
+    """Four nights before the deadline: 3 waves of 40 a night are not enough
+    whatever the budget, so the remedy gives the night's size in more waves."""
+    late = Constraints(start=date(2007, 6, 25))
+    verdict = plan_migration(small, late).verdict
+    assert not verdict.holds
+    assert not any(r.startswith("a budget of") and "waves" not in r for r in verdict.remedies)
+    remedy = next(r for r in verdict.remedies if "in as many waves as fit" in r)
+    budget = int(remedy.split()[3])
+    waves = int(remedy.split("(")[-1].split()[0])
+    assert plan_migration(
+        small, late.model_copy(update={"budget": budget, "waves_per_window": waves})
+    ).verdict.holds
+
+
+def test_only_hospitals_left(shipped: Network) -> None:
+    hospitals = tuple(s for s in shipped.sites if s.kind is SiteKind.HOPITAL)
+    plan = plan_migration(shipped.model_copy(update={"sites": hospitals}), Constraints(per_pop=1))
+    assert all(w.kind == "hopital" and len(w.sites) <= 8 for w in plan.waves)
+    assert plan.verdict.binding == "per_pop"
+    rennes = sum(1 for s in hospitals if s.pop == "rennes")
+    assert (
+        f"rennes has {rennes} legacy sites, 1 per wave → {rennes} waves"
+        in plan.verdict.binding_text
+    )

@@ -125,11 +125,16 @@ def _load(wave: Wave) -> str:
 
 def _show(result: Plan, path: Path) -> None:
     rows = [
-        [w.number, _window(w), w.kind or "", len(w.sites), _pops(w), _load(w), w.busiest or "-"]
-        for w in result.waves
+        [w.number, _window(w), w.kind or "", len(w.sites), _pops(w), _load(w)] for w in result.waves
     ]
-    columns = ["wave", "window", "kind", "sites", "PoPs", "ring load %", "busiest link"]
+    columns = ["wave", "window", "kind", "sites", "PoPs", "ring load %"]
     console.print(table(f"Migration plan: {len(rows)} waves", columns, rows))
+    last = result.waves[-1] if result.waves else None
+    if last is not None and last.busiest:
+        console.print(
+            f"ring after wave {last.number}: busiest link {escape(last.busiest)} at {_load(last)}",
+            highlight=False,
+        )
     for line in verdict_lines(result):
         console.print(line, highlight=False)
     console.print(f"plan written to {escape(str(path))}", highlight=False)

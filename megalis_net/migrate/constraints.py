@@ -12,7 +12,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from megalis_net.errors import InputError, Problem
 from megalis_net.model import SiteKind
@@ -65,7 +72,8 @@ class Constraints(BaseModel):
     # Kinds migrated alone, in their own windows (a hospital gets the whole team).
     own_window_kinds: tuple[SiteKind, ...] = (SiteKind.HOPITAL,)
     start: date = date(2007, 4, 2)
-    # Mégalis II had to carry all 3000 sites by 1 July 2007.
+    # Mégalis II had to carry all 3000 sites by 1 July 2007: the last window
+    # must end before that day starts.
     deadline: date = date(2007, 7, 1)
     nights: tuple[Night, ...] = Field(default=WORKING_NIGHTS, min_length=1)
     window_start: time = time(22, 0)
@@ -95,7 +103,7 @@ class Constraints(BaseModel):
 
     @field_validator("window_end")
     @classmethod
-    def _not_empty(cls, end: time, info: Any) -> time:
+    def _not_empty(cls, end: time, info: ValidationInfo) -> time:
         if end == info.data.get("window_start"):
             raise ValueError("a window cannot end when it starts")
         return end

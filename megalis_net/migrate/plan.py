@@ -74,6 +74,8 @@ class Plan:
 
     def wave(self, number: int) -> Wave:
         """Wave ``number`` (1-based); a UsageError names the waves there are."""
+        if not self.waves:
+            raise UsageError(f"--wave {number}: the plan has no waves (nothing to migrate)")
         if not 1 <= number <= len(self.waves):
             raise UsageError(f"--wave {number}: the plan has waves 1..{len(self.waves)}")
         return self.waves[number - 1]
@@ -193,10 +195,22 @@ def read_plan(path: Path) -> Plan:
     except ValidationError as exc:
         problems = [Problem(str(path), None, dotted(loc), msg) for loc, msg in located_errors(exc)]
         raise InputError(problems) from exc
-    for index, wave in enumerate(doc.waves, start=1):
+    _check_waves(path, doc.waves)
+    return Plan(tuple(_wave(w) for w in doc.waves), doc.constraints, doc.verdict)
+
+
+def _check_waves(path: Path, waves: tuple[WaveFile, ...]) -> None:
+    """Waves numbered 1..N, each site in one wave only: what ``migrate run`` relies on."""
+    seen: dict[str, int] = {}
+    for index, wave in enumerate(waves, start=1):
         if wave.wave != index:
             raise _bad(path, f"waves[{index - 1}].wave", f"expected wave {index}, got {wave.wave}")
-    return Plan(tuple(_wave(w) for w in doc.waves), doc.constraints, doc.verdict)
+        for site in wave.sites:
+            if site in seen:
+                raise _bad(
+                    path, f"waves[{index - 1}].sites", f"{site} is in wave {seen[site]} already"
+                )
+            seen[site] = index
 
 
 def _bad(path: Path, field: str, message: str) -> InputError:

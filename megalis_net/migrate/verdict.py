@@ -155,7 +155,9 @@ def _general(legacy: list[Site], constraints: Constraints) -> list[Site]:
 
 
 def _per_pop(legacy: list[Site], c: Constraints, base: Draft) -> str:
-    pop, count = max(Counter(s.pop for s in _general(legacy, c)).items(), key=lambda i: i[1])
+    # Only own-window sites left (all hospitals): their busiest PoP then.
+    sites = _general(legacy, c) or legacy
+    pop, count = max(Counter(s.pop for s in sites).items(), key=lambda i: i[1])
     return (
         f"per-PoP limit: {pop} has {count} legacy sites, {c.per_pop} per wave"
         f" → {math.ceil(count / c.per_pop)} waves at least"
@@ -229,7 +231,12 @@ LOOSENABLE = {
 
 def remedies(network: Network, constraints: Constraints, base: Draft) -> tuple[str, ...]:
     """What alone would make the plan hold: the smallest loosening of each
-    numeric constraint that does, and the other relaxations that do."""
+    numeric constraint that does, and the other relaxations that do.
+
+    When no budget alone is enough (the waves a night cap it), the budget
+    needed with as many waves a night as fit is given too: the night's real
+    size, which the team then splits into waves.
+    """
     deadline = deadline_of(constraints)
     count = sum(1 for site in network.sites if not site.active)
     out = []
@@ -239,6 +246,14 @@ def remedies(network: Network, constraints: Constraints, base: Draft) -> tuple[s
         needed = smallest_holding(network, constraints, field, count, deadline)
         if needed is not None:
             out.append(f"{wording.format(needed)} (now {getattr(constraints, field)})")
+    if not any(line.startswith("a budget") for line in out):
+        unlimited = constraints.model_copy(update={"waves_per_window": count})
+        needed = smallest_holding(network, unlimited, "budget", count, deadline)
+        if needed is not None:
+            out.append(
+                f"a budget of {needed} sites a night (now {constraints.budget})"
+                f" in as many waves as fit ({math.ceil(needed / wave_cap(constraints))} or more)"
+            )
     for key in ("own_windows", "calendar"):
         relaxed = constraints.model_copy(update=RELAXATIONS[key](constraints, count))
         if draft(network, relaxed).holds(deadline):

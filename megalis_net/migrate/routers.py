@@ -10,7 +10,7 @@ from pathlib import Path
 
 from megalis_net import lab
 from megalis_net.deploy import Target, lab_targets, production_targets
-from megalis_net.intent import DeviceIntent, build_intents, devices_of_site
+from megalis_net.intent import devices_of_site
 from megalis_net.ipam import Allocations, load_allocations, save_allocations
 from megalis_net.loader import load_network
 from megalis_net.model import Network, Platform, SiteStatus
@@ -84,10 +84,3 @@ def devices_of(network: Network, sites: Collection[str]) -> list[str]:
         if site.id in sites:
             devices |= devices_of_site(network, site)
     return sorted(devices)
-
-
-def intents_for(
-    network: Network, allocations: Allocations, sites: Collection[str], platform: Platform | None
-) -> dict[str, DeviceIntent]:
-    """The intents of the routers that hold something of ``sites``."""
-    return build_intents(network, allocations, platform, devices_of(network, sites))

@@ -23,6 +23,7 @@ from megalis_net.deploy import (
     deploy,
 )
 from megalis_net.errors import MegalisError
+from megalis_net.intent import build_intents
 from megalis_net.ipam import (
     Allocations,
     allocate,
@@ -30,7 +31,7 @@ from megalis_net.ipam import (
     site_allocation_row,
 )
 from megalis_net.migrate.journal import Journal, SiteRecord, SiteState, Step
-from megalis_net.migrate.routers import Files, Routers, devices_of, intents_for
+from megalis_net.migrate.routers import Files, Routers, devices_of
 from megalis_net.migrate.transaction import Change, Progress, Transaction, quiet
 from megalis_net.model import Network, SiteStatus
 from megalis_net.render import render_all
@@ -207,7 +208,7 @@ class Wave:
         if runs:
             which = ", ".join(map(str, runs))
             notes = [f"{len(runs)} interrupted run(s): {which}", *_squeeze(notes)]
-        devices = devices_of(network, self.sites)
+        devices = sorted(d.name for d in network.devices)  # a wave may change any of them
         self.progress(f"wave {self.number}: reconciling with {len(devices)} routers", 0, 0)
         found = cancel_pending(self.routers.targets(network, devices))
         blocked = {h: why for h, why in found.items() if why.startswith("cannot")}
@@ -273,7 +274,7 @@ class Wave:
         self, network: Network, allocations: Allocations, sites: list[str], result: WaveResult
     ) -> None:
         """A finished wave: compare the routers with the inventory, change nothing."""
-        intents = intents_for(network, allocations, sites, self.routers.platform)
+        intents = build_intents(network, allocations, self.routers.platform)
         self.progress(f"wave {self.number}: comparing {len(intents)} routers", 0, 0)
         report = deploy(
             self.routers.targets(network, sorted(intents)), render_all(intents), dry_run=True

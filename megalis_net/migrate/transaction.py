@@ -21,9 +21,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from megalis_net.deploy import DEFAULT_CHECK_TIMEOUT, DeployReport, Outcome, deploy
+from megalis_net.intent import build_intents
 from megalis_net.ipam import Allocations
 from megalis_net.migrate.journal import Journal, SiteState, Step
-from megalis_net.migrate.routers import Routers, devices_of, intents_for
+from megalis_net.migrate.routers import Routers, devices_of
 from megalis_net.model import Network, SiteStatus
 from megalis_net.render import render_all
 from megalis_net.snmp import Agent, AgentPoll, poll
@@ -96,14 +97,17 @@ class Transaction:
         target = self.network.with_status(change.status, sites)
         journal, wave = self.journal, self.wave
         journal.begin(wave, sites, Step.RENDER)
-        # the routers of the sites (whichever way they go), as the target has them
-        intents = intents_for(target, self.allocations, sites, self.routers.platform)
+        # every router: a site can change more than its own PE (the first site of a
+        # community anywhere changes the VPN's route targets elsewhere); deploy
+        # leaves the routers without a diff alone
+        intents = build_intents(target, self.allocations, self.routers.platform)
         configs = render_all(intents)
         journal.end(wave, sites, Step.RENDER)
         if change.status is SiteStatus.ACTIVE:
             self.routers.attach(target, self.allocations)  # the CPE before its config
         devices = sorted(configs)
-        agents = self.routers.agents(devices)
+        checked = devices_of(target, sites)
+        agents = self.routers.agents(checked)
         chosen = set(sites)
         intended = [i for i in intended_interfaces(target, intents) if i.site_id in chosen]
         failing: dict[str, str] = {}

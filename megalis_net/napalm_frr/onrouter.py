@@ -51,6 +51,9 @@ from pathlib import Path
 RELOAD = "/usr/lib/frr/frr-reload.py"
 BANNER = ("Building configuration...", "Current configuration:")
 EMPTY_INTERFACE = re.compile(r"^interface \S+\nexit\n!\n", re.MULTILINE)
+ROUTE_MAP = re.compile(
+    r"^route-map (\S+) (?:permit|deny) (\d+)\n(?:(?!exit\n).*\n)*?exit\n!\n", re.MULTILINE
+)
 
 # "no" commands FRR 8.4 only takes without their argument (frr-reload.py
 # finds that out word by word, a vtysh call per word and per line).
@@ -115,7 +118,40 @@ def candidate_form(config: str) -> str:
     ):
         lines.pop(0)
     text = "".join(f"{line}\n" for line in lines)
-    return EMPTY_INTERFACE.sub("", text)
+    return _route_maps_by_name(EMPTY_INTERFACE.sub("", text))
+
+
+def _route_maps_by_name(text: str) -> str:
+    """Each run of route-map blocks sorted by name and sequence. FRR prints
+    route-maps in the order they were created, so a route-map added after
+    others (a community's first site) would stand as a diff that no reload
+    removes; their order means nothing.
+
+    Examples:
+        >>> _route_maps_by_name("x\\nroute-map B permit 10\\nexit\\n!\\n"
+        ...                     "route-map A deny 5\\n match x\\nexit\\n!\\nend\\n")
+        'x\\nroute-map A deny 5\\n match x\\nexit\\n!\\nroute-map B permit 10\\nexit\\n!\\nend\\n'
+    """
+    pieces: list[str] = []
+    run: list[re.Match[str]] = []
+    position = 0
+
+    def flush() -> None:
+        ordered = sorted(run, key=lambda m: (m.group(1), int(m.group(2))))
+        pieces.extend(m.group(0) for m in ordered)
+        run.clear()
+
+    for match in ROUTE_MAP.finditer(text):
+        if run and match.start() != run[-1].end():
+            flush()
+        if not run:
+            pieces.append(text[position : match.start()])
+        run.append(match)
+        position = match.end()
+    if run:
+        flush()
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,95 @@
+"""``migrate run|rollback|status`` without routers: what they refuse, in one line, before
+touching anything (the lab tests in test_migrate.py do the rest)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from megalis_net.cli.main import app
+from megalis_net.migrate import Journal, SiteState, Step
+from tests.conftest import NetworkCopy
+from tests.test_cli import assert_one_line_errors
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def legacy(network_copy: NetworkCopy, monkeypatch: pytest.MonkeyPatch) -> NetworkCopy:
+    """The small site fixture with two of its sites legacy, and a state folder of its own."""
+    sites = network_copy.inventory / "sites.csv"
+    lines = sites.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",active", ",legacy")
+    lines[3] = lines[3].replace(",active", ",legacy")  # not the hospital: one wave
+    sites.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("MEGALIS_STATE", str(network_copy.topology.parent / "state"))
+    return network_copy
+
+
+def run(copy: NetworkCopy, *args: str) -> Result:
+    return runner.invoke(
+        app, ["--topology", str(copy.topology), "--inventory", str(copy.inventory), *args]
+    )
+
+
+def state(copy: NetworkCopy) -> Path:
+    return copy.topology.parent / "state"
+
+
+def test_run_without_a_plan_says_to_plan_first(legacy: NetworkCopy) -> None:
+    before = (legacy.inventory / "sites.csv").read_bytes()
+    result = run(legacy, "migrate", "run", "--wave", "1")
+    assert_one_line_errors(result, "migrate-plan.json", "megalis-net migrate plan")
+    assert (legacy.inventory / "sites.csv").read_bytes() == before
+    assert not (state(legacy) / "migrate.sqlite").exists()
+
+
+def test_every_wave_asked_must_be_planned_before_any_runs(legacy: NetworkCopy) -> None:
+    assert run(legacy, "migrate", "plan", "--json").exit_code == 0
+    planned = json.loads((state(legacy) / "migrate-plan.json").read_text())
+    assert [w["wave"] for w in planned["waves"]] == [1]
+    result = run(legacy, "migrate", "run", "--wave", "1", "--wave", "7")
+    assert_one_line_errors(result, "--wave 7", "waves 1..1")
+    assert not (state(legacy) / "migrate.sqlite").exists()  # wave 1 did not start either
+
+
+def test_a_wave_number_must_be_positive(legacy: NetworkCopy) -> None:
+    result = run(legacy, "migrate", "run", "--wave", "0")
+    assert result.exit_code == 2 and "--wave" in result.stderr
+
+
+def test_rollback_of_a_wave_that_never_ran(legacy: NetworkCopy) -> None:
+    result = run(legacy, "migrate", "rollback", "--wave", "2")
+    assert_one_line_errors(result, "wave 2 has not run")
+
+
+def test_a_damaged_journal_is_one_line(legacy: NetworkCopy) -> None:
+    state(legacy).mkdir()
+    (state(legacy) / "migrate.sqlite").write_bytes(b"not a database" * 300)
+    result = run(legacy, "migrate", "status")
+    assert_one_line_errors(result, "migrate.sqlite", "cannot open the migration journal")
+
+
+def test_status_counts_waves_and_pops_and_names_failures(legacy: NetworkCopy) -> None:
+    assert run(legacy, "migrate", "plan").exit_code == 0
+    wave = json.loads((state(legacy) / "migrate-plan.json").read_text())["waves"][0]
+    first, second = wave["sites"]
+    with Journal(state(legacy) / "migrate.sqlite") as journal:
+        journal.start_run(1, "run")
+        journal.start_wave(1, [(first, "rennes", False), (second, "rennes", False)])
+        journal.fail(1, {second: "pe-rennes acc0.101: oper down"}, Step.VERIFY)
+        journal.end_run("failed")
+    result = run(legacy, "migrate", "status", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["waves"] == {"1": {SiteState.PENDING.value: 1, SiteState.FAILED.value: 1}}
+    assert report["failed"] == [
+        {"site": second, "wave": 1, "reason": "pe-rennes acc0.101: oper down"}
+    ]
+    assert sum(c.get("legacy", 0) for c in report["pops"].values()) == 2
+    assert report["problems"] == []
+    table = run(legacy, "migrate", "status")
+    assert "oper down" in table.stdout and second in table.stdout

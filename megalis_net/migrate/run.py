@@ -152,11 +152,16 @@ class Wave:
             s for s in self.sites if records[s].state is SiteState.PENDING and by_id[s].active
         ]
         self.journal.end(self.number, outside, Step.PRECHECK, SiteState.DONE, "already active")
-        done = [s for s in self.sites if records[s].state is SiteState.DONE or s in outside]
+        # done and still active (a site made legacy by hand since goes again)
+        done = [
+            s
+            for s in self.sites
+            if (records[s].state is SiteState.DONE and by_id[s].active) or s in outside
+        ]
         todo = [s for s in self.sites if s not in done]
         result.sites += [SiteResult(s, pops[s], SiteOutcome.ALREADY) for s in done]
         if not todo:
-            self._compare_only(network, allocations, done, result)
+            self._compare_only(network, allocations, result)
             return result
         good, bad = self._precheck(network, todo)
         allocations = self._allocate(network, allocations, good, records)
@@ -270,9 +275,7 @@ class Wave:
         self.files.save_allocations(result)
         return result
 
-    def _compare_only(
-        self, network: Network, allocations: Allocations, sites: list[str], result: WaveResult
-    ) -> None:
+    def _compare_only(self, network: Network, allocations: Allocations, result: WaveResult) -> None:
         """A finished wave: compare the routers with the inventory, change nothing."""
         intents = build_intents(network, allocations, self.routers.platform)
         self.progress(f"wave {self.number}: comparing {len(intents)} routers", 0, 0)
@@ -305,13 +308,13 @@ class Wave:
             s for s in self.sites if by_id[s].active or records[s].state not in _UNTOUCHED
         ]
         others = [s for s in self.sites if s not in on_routers]
-        self._release(network, others, records)
+        self._release(others, records)
         self.journal.end(self.number, others, Step.ROLLBACK, SiteState.ROLLED_BACK)
         result.sites += [SiteResult(s, pops[s], SiteOutcome.NOT_MIGRATED) for s in others]
         if on_routers:
 
-            def record(_network: Network, sites: Sequence[str]) -> None:
-                self._release(_network, sites, records)
+            def record(_: Network, sites: Sequence[str]) -> None:
+                self._release(sites, records)
 
             change = Change(SiteStatus.LEGACY, Step.ROLLBACK, SiteState.ROLLED_BACK, record)
             transacted = self._transaction(network, allocations).run(change, on_routers)
@@ -328,9 +331,7 @@ class Wave:
             self.routers.attach(network.with_status(SiteStatus.LEGACY, transacted.done), latest)
         return result
 
-    def _release(
-        self, network: Network, sites: Sequence[str], records: dict[str, SiteRecord]
-    ) -> None:
+    def _release(self, sites: Sequence[str], records: dict[str, SiteRecord]) -> None:
         """Free what the migration allocated to ``sites`` (not what they had before it)."""
         _, allocations = self.files.load()
         taken = {s for s in sites if not records[s].had_allocation}

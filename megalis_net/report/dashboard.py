@@ -18,6 +18,7 @@ class SiteState(StrEnum):
     UP = "up"
     DOWN = "down"
     NOT_VERIFIED = "not verified"
+    LEGACY = "legacy"  # still on Mégalis I: not on the routers, nothing to verify
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ class Dashboard:
 
 def site_states(network: Network, verify: VerifyResult | None) -> dict[str, SiteState]:
     """Each site's state: down if any of its interfaces has a problem, up if verify
-    checked it and found none, not verified otherwise (no result, or not in it).
+    checked it and found none, not verified otherwise (no result, or not in it);
+    legacy while it waits for its migration wave.
 
     A site on a router that did not answer is not verified: nothing is known of
     its interface, which may well be up.
@@ -101,7 +103,9 @@ def site_states(network: Network, verify: VerifyResult | None) -> dict[str, Site
             if d.kind == Kind.SITE.value and d.device not in silent
         )
     return {
-        site.id: SiteState.DOWN
+        site.id: SiteState.LEGACY
+        if not site.active
+        else SiteState.DOWN
         if site.id in bad
         else SiteState.UP
         if site.id in seen

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from megalis_net.cli import context
+from megalis_net.cli.options import ConfirmTimeoutOption, VerifyTimeoutOption
 from megalis_net.cli.output import JsonOption, console, print_json, table
 from megalis_net.deploy import DEFAULT_CONFIRM_TIMEOUT
 from megalis_net.errors import UsageError
@@ -41,18 +42,6 @@ PlanOption = Annotated[
     typer.Option("--plan", help="The plan file (default: the state directory's)."),
 ]
 LabOption = Annotated[bool, typer.Option("--lab", help="On the lab's routers.")]
-VerifyTimeoutOption = Annotated[
-    float,
-    typer.Option("--verify-timeout", min=1, help="Seconds for the sites to verify by SNMP."),
-]
-ConfirmTimeoutOption = Annotated[
-    int,
-    typer.Option(
-        "--confirm-timeout",
-        min=30,
-        help="Seconds after which a router reverts by itself unless confirmed.",
-    ),
-]
 
 
 def _journal_path() -> Path:
@@ -149,7 +138,10 @@ def run(
     """Migrate the sites of a planned wave: pre-check, allocate, deploy per PE in one
     transaction, verify by SNMP, record. Safe to run again after any interruption."""
     options = RunOptions(verify_timeout, confirm_timeout, stop_on_error)
-    results = _waves(ctx, "run", waves, plan_file, in_lab, options, as_json)
+    _finish(_waves(ctx, "run", waves, plan_file, in_lab, options, as_json), as_json)
+
+
+def _finish(results: list[WaveResult], as_json: bool) -> None:
     if as_json:
         print_json([r.to_json() for r in results])
     if not all(r.ok for r in results):
@@ -167,11 +159,7 @@ def rollback(
     """Put a wave's sites back as they were before it: off the routers, legacy in
     the inventory, the allocations the migration made freed."""
     options = RunOptions(verify_timeout, confirm_timeout)
-    results = _waves(ctx, "rollback", waves, None, in_lab, options, as_json)
-    if as_json:
-        print_json([r.to_json() for r in results])
-    if not all(r.ok for r in results):
-        raise typer.Exit(1)
+    _finish(_waves(ctx, "rollback", waves, None, in_lab, options, as_json), as_json)
 
 
 _SHOWN = (SiteState.DONE, SiteState.FAILED, SiteState.ROLLED_BACK)

@@ -20,6 +20,7 @@ from megalis_net.apply import (
     apply_change,
 )
 from megalis_net.cli import context
+from megalis_net.cli.options import ConfirmTimeoutOption, VerifyTimeoutOption
 from megalis_net.cli.output import JsonOption, console, print_json, table
 from megalis_net.deploy import lab_targets, production_targets
 from megalis_net.errors import UsageError
@@ -58,18 +59,6 @@ ApplyOption = Annotated[
     ),
 ]
 LabOption = Annotated[bool, typer.Option("--lab", help="With --apply: on the lab's routers.")]
-VerifyTimeoutOption = Annotated[
-    float,
-    typer.Option("--verify-timeout", min=1, help="Seconds for the attachment to verify by SNMP."),
-]
-ConfirmTimeoutOption = Annotated[
-    int,
-    typer.Option(
-        "--confirm-timeout",
-        min=30,
-        help="Seconds after which the router reverts by itself unless confirmed.",
-    ),
-]
 
 
 def _facts(

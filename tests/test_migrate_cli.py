@@ -93,3 +93,27 @@ def test_status_counts_waves_and_pops_and_names_failures(legacy: NetworkCopy) ->
     assert report["problems"] == []
     table = run(legacy, "migrate", "status")
     assert "oper down" in table.stdout and second in table.stdout
+
+
+def test_a_plan_made_after_waves_ran_goes_on_from_the_next_wave(legacy: NetworkCopy) -> None:
+    sites = legacy.inventory / "sites.csv"
+    lines = sites.read_text(encoding="utf-8").splitlines()
+    lines[4] = lines[4].replace(",active", ",legacy")  # T-0004: three legacy sites, T-0001 migrated
+    lines[1] = lines[1].replace(",legacy", ",active")
+    sites.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Journal(state(legacy) / "migrate.sqlite") as journal:
+        journal.start_run(1, "run")
+        journal.start_wave(1, [("T-0001", "rennes", False)])
+        journal.end(1, ["T-0001"], Step.CONFIRM, SiteState.DONE)
+        journal.end_run("ok")
+        journal.start_run(2, "run")
+        journal.start_wave(2, [("T-0003", "brest", False)])
+        journal.fail(2, {"T-0003": "oper down"}, Step.VERIFY)
+        journal.end_run("failed")
+    result = run(legacy, "migrate", "plan")
+    assert result.exit_code == 0, result.output
+    assert "this plan goes on from wave 3" in result.stdout
+    planned = json.loads((state(legacy) / "migrate-plan.json").read_text())
+    # T-0003 stays in wave 2 (run it again, or roll it back); T-0004 is new
+    assert [(w["wave"], w["sites"]) for w in planned["waves"]] == [(3, ["T-0004"])]
+    assert_one_line_errors(run(legacy, "migrate", "run", "--wave", "9"), "the plan has waves 3..3")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from megalis_net.cli import context
 from megalis_net.cli.output import JsonOption, console, print_json, table
 from megalis_net.migrate.constraints import load_constraints
+from megalis_net.migrate.journal import JOURNAL_FILE, Journal
 from megalis_net.migrate.plan import (
     PLAN_FILE,
     Plan,
@@ -19,6 +20,7 @@ from megalis_net.migrate.plan import (
     plan_migration,
     write_plan,
 )
+from megalis_net.model import Network
 
 
 def plan(
@@ -100,13 +102,35 @@ def plan(
         "check_capacity": check_capacity,
     }
     constraints = load_constraints(constraints_file, options)
-    result = plan_migration(context.network(ctx), constraints)
+    network, first_wave, held = _after_the_journal(context.network(ctx))
+    result = plan_migration(network, constraints, first_wave)
     path = out or context.state_dir() / PLAN_FILE
     write_plan(path, result)
     if as_json:
         print_json(plan_document(result))
-    else:
-        _show(result, path)
+        return
+    if first_wave > 1:
+        console.print(
+            f"waves 1..{first_wave - 1} are in the journal: this plan goes on from wave"
+            f" {first_wave}; {held} legacy sites stay in their journal waves (run them"
+            " again, or roll them back)",
+            highlight=False,
+        )
+    _show(result, path)
+
+
+def _after_the_journal(network: Network) -> tuple[Network, int, int]:
+    """What is left to plan once waves have run: the legacy sites no journal wave
+    holds (a failed or rolled-back site stays in its wave), and the next wave number."""
+    path = context.state_dir() / JOURNAL_FILE
+    if not path.exists():
+        return network, 1, 0
+    with Journal(path) as journal:
+        waves = journal.waves()
+        known = {record.site for record in journal.sites()}
+    kept = tuple(site for site in network.sites if site.active or site.id not in known)
+    held = len(network.sites) - len(kept)
+    return network.model_copy(update={"sites": kept}), max(waves, default=0) + 1, held
 
 
 def _window(wave: Wave) -> str:

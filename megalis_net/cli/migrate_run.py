@@ -81,9 +81,7 @@ def _waves(
     if not waves:
         raise UsageError("--wave: give at least one wave")
     where = context.paths(ctx)
-    plan = read_plan(plan_file or context.state_dir() / PLAN_FILE) if action == "run" else None
-    # every wave asked must be in the plan before any runs
-    chosen = {n: plan.wave(n).sites if plan is not None else () for n in waves}
+    chosen = _wave_sites(waves, plan_file) if action == "run" else dict.fromkeys(waves, ())
     results = []
     with exclusive(where.inventory), Journal(_journal_path()) as journal:
         for number, sites in chosen.items():
@@ -104,6 +102,20 @@ def _waves(
             if not result.ok and options.stop_on_error:
                 break
     return results
+
+
+def _wave_sites(waves: list[int], plan_file: Path | None) -> dict[int, tuple[str, ...]]:
+    """Each wave's sites, every wave checked before any runs: as the journal recorded
+    them once the wave has started (a later plan does not move them), else the plan's."""
+    started: dict[int, tuple[str, ...] | None] = {}
+    if _journal_path().exists():
+        with Journal(_journal_path()) as journal:
+            started = {n: journal.wave_sites(n) for n in waves}
+    chosen = {n: sites for n, sites in started.items() if sites is not None}
+    if len(chosen) < len(waves):
+        plan = read_plan(plan_file or context.state_dir() / PLAN_FILE)
+        chosen.update({n: plan.wave(n).sites for n in waves if n not in chosen})
+    return {n: chosen[n] for n in waves}
 
 
 def _show(result: WaveResult) -> None:

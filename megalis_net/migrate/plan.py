@@ -73,25 +73,31 @@ class Plan:
     verdict: Verdict
 
     def wave(self, number: int) -> Wave:
-        """Wave ``number`` (1-based); a UsageError names the waves there are."""
+        """Wave ``number``; a UsageError names the waves there are. A plan made
+        after earlier waves ran numbers its waves after theirs."""
         if not self.waves:
             raise UsageError(f"--wave {number}: the plan has no waves (nothing to migrate)")
-        if not 1 <= number <= len(self.waves):
-            raise UsageError(f"--wave {number}: the plan has waves 1..{len(self.waves)}")
-        return self.waves[number - 1]
+        if not self.waves[0].number <= number <= self.waves[-1].number:
+            raise UsageError(f"--wave {number}: the plan has waves {self.numbers}")
+        return self.waves[number - self.waves[0].number]
+
+    @property
+    def numbers(self) -> str:
+        return f"{self.waves[0].number}..{self.waves[-1].number}" if self.waves else "none"
 
 
-def plan_migration(network: Network, constraints: Constraints) -> Plan:
-    """Plan the legacy sites of ``network`` in waves and windows (see the module doc)."""
+def plan_migration(network: Network, constraints: Constraints, first_wave: int = 1) -> Plan:
+    """Plan the legacy sites of ``network`` in waves and windows (see the module
+    doc), numbering the waves from ``first_wave``."""
     base = draft(network, constraints, with_loads=True)
-    return Plan(_waves(base), constraints, judge(network, constraints, base))
+    return Plan(_waves(base, first_wave), constraints, judge(network, constraints, base))
 
 
-def _waves(base: Draft) -> tuple[Wave, ...]:
+def _waves(base: Draft, first_wave: int) -> tuple[Wave, ...]:
     loads: list[RingLoad | None] = [*base.loads] + [None] * (len(base.groups) - len(base.loads))
     waves = []
     for number, (group, window, load) in enumerate(
-        zip(base.groups, base.windows, loads, strict=True), start=1
+        zip(base.groups, base.windows, loads, strict=True), start=first_wave
     ):
         counts: dict[str, int] = {}
         for site in group.sites:
@@ -200,17 +206,19 @@ def read_plan(path: Path) -> Plan:
 
 
 def _check_waves(path: Path, waves: tuple[WaveFile, ...]) -> None:
-    """Waves numbered 1..N, each site in one wave only: what ``migrate run`` relies on."""
+    """Waves numbered in a row (from 1, or after the waves of an earlier plan),
+    each site in one wave only: what ``migrate run`` relies on."""
     seen: dict[str, int] = {}
-    for index, wave in enumerate(waves, start=1):
-        if wave.wave != index:
-            raise _bad(path, f"waves[{index - 1}].wave", f"expected wave {index}, got {wave.wave}")
+    first = waves[0].wave if waves else 1
+    for index, wave in enumerate(waves):
+        if wave.wave != first + index:
+            raise _bad(
+                path, f"waves[{index}].wave", f"expected wave {first + index}, got {wave.wave}"
+            )
         for site in wave.sites:
             if site in seen:
-                raise _bad(
-                    path, f"waves[{index - 1}].sites", f"{site} is in wave {seen[site]} already"
-                )
-            seen[site] = index
+                raise _bad(path, f"waves[{index}].sites", f"{site} is in wave {seen[site]} already")
+            seen[site] = wave.wave
 
 
 def _bad(path: Path, field: str, message: str) -> InputError:

@@ -141,10 +141,11 @@ class Wave:
         result = WaveResult(self.number, "run")
         network, allocations = self.files.load()
         pops = self._pops(network)
+        # first: a wave is recorded once the routers can be reached
+        result.reconciled = self._reconcile(network)
         self.journal.start_wave(
             self.number, [(s, pops[s], s in allocations.sites) for s in self.sites]
         )
-        result.reconciled = self._reconcile(network)
         records = {r.site: r for r in self.journal.sites(self.number)}
         by_id = {site.id: site for site in network.sites}
         # active before this wave touched it (by hand, or another tool): nothing to do

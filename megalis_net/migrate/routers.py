@@ -4,7 +4,7 @@ own ends of their links)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +51,6 @@ class Routers:
     inventory: Path
     in_lab: bool
     settings: PollSettings = field(default_factory=PollSettings)
-    # the lab's access side follows the model: a site's link exists once it is migrated
-    attach_sites: Callable[[Network, Allocations], None] | None = None
 
     @property
     def platform(self) -> Platform | None:
@@ -68,19 +66,17 @@ class Routers:
         return agents_for(self.inventory, list(devices), self.in_lab)
 
     def attach(self, network: Network, allocations: Allocations) -> None:
-        """The sites' ends of their links as ``network`` has them (lab only)."""
+        """The sites' ends of their links as ``network`` has them (lab only: a
+        site's link exists once it is migrated, as its CPE would bring it up)."""
         if self.in_lab:
-            (self.attach_sites or _lab_up)(network, allocations)
+            lab.up(lab.plan_lab(network, allocations))
 
 
-def _lab_up(network: Network, allocations: Allocations) -> None:
-    lab.up(lab.plan_lab(network, allocations))
+def routers_of(network: Network, sites: Collection[str]) -> dict[str, set[str]]:
+    """{site: the routers that hold something of it} for ``sites``."""
+    return {s.id: devices_of_site(network, s) for s in network.sites if s.id in sites}
 
 
 def devices_of(network: Network, sites: Collection[str]) -> list[str]:
     """The routers that hold something of ``sites``."""
-    devices: set[str] = set()
-    for site in network.sites:
-        if site.id in sites:
-            devices |= devices_of_site(network, site)
-    return sorted(devices)
+    return sorted(set().union(*routers_of(network, sites).values()))

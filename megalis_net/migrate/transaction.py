@@ -24,7 +24,7 @@ from megalis_net.deploy import DEFAULT_CHECK_TIMEOUT, DeployReport, Outcome, dep
 from megalis_net.intent import build_intents
 from megalis_net.ipam import Allocations
 from megalis_net.migrate.journal import Journal, SiteState, Step
-from megalis_net.migrate.routers import Routers, devices_of
+from megalis_net.migrate.routers import Routers, devices_of, routers_of
 from megalis_net.model import Network, SiteStatus
 from megalis_net.render import render_all
 from megalis_net.snmp import Agent, AgentPoll, poll
@@ -222,8 +222,9 @@ def _still_there(
     wrong: dict[str, list[str]] = {}
     for device, answer in answers.items():
         if not answer.ok:
-            for site in devices_sites(network, device, wanted):
-                wrong.setdefault(site, []).append(f"{device} unreachable: {answer.error}")
+            for site, routers in sorted(routers_of(network, wanted).items()):
+                if device in routers:
+                    wrong.setdefault(site, []).append(f"{device} unreachable: {answer.error}")
             continue
         for row in answer.interfaces:
             site = row.alias.split(" ", 1)[0]
@@ -234,15 +235,11 @@ def _still_there(
     return {site: "; ".join(problems) for site, problems in wrong.items()}
 
 
-def devices_sites(network: Network, device: str, sites: Collection[str]) -> list[str]:
-    """Those of ``sites`` that ``device`` holds something of."""
-    return [s for s in sorted(sites) if device in devices_of(network, [s])]
-
-
 def _by_router(network: Network, wrong: Mapping[str, str]) -> dict[str, str]:
     """{site: why} -> {router: why}, for deploy's report."""
     by_router: dict[str, list[str]] = {}
+    routers = routers_of(network, wrong)
     for site, why in sorted(wrong.items()):
-        for device in devices_of(network, [site]):
+        for device in sorted(routers[site]):
             by_router.setdefault(device, []).append(f"{site}: {why}")
     return {device: "; ".join(reasons) for device, reasons in by_router.items()}

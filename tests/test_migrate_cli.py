@@ -10,7 +10,16 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from megalis_net.cli.main import app
-from megalis_net.migrate import Journal, SiteState, Step
+from megalis_net.ipam import (
+    Allocations,
+    allocate,
+    allocation_slots,
+    load_allocations,
+    save_allocations,
+    site_allocation_row,
+)
+from megalis_net.loader import load_network
+from megalis_net.migrate import Files, Journal, Routers, SiteState, Step, Wave
 from tests.conftest import NetworkCopy
 from tests.test_cli import assert_one_line_errors
 
@@ -117,3 +126,37 @@ def test_a_plan_made_after_waves_ran_goes_on_from_the_next_wave(legacy: NetworkC
     # T-0003 stays in wave 2 (run it again, or roll it back); T-0004 is new
     assert [(w["wave"], w["sites"]) for w in planned["waves"]] == [(3, ["T-0004"])]
     assert_one_line_errors(run(legacy, "migrate", "run", "--wave", "9"), "the plan has waves 3..3")
+
+
+def test_a_rolled_back_site_gets_its_allocation_back_unless_taken_since(
+    legacy: NetworkCopy,
+) -> None:
+    """Rolled back, T-0001's allocation was freed; T-0003, migrated since, took its
+    link /31. Running T-0001's wave again must not hand out that /31 twice."""
+    network = load_network(legacy.topology, legacy.inventory)
+    empty = Allocations()
+    alone = {
+        site: allocate(network.model_copy(update={"sites": (s,)}), empty).allocations
+        for site, s in ((s.id, s) for s in network.sites if s.id in ("T-0001", "T-0003"))
+    }
+    freed, holder = alone["T-0001"].sites["T-0001"], alone["T-0003"].sites["T-0003"]
+    assert allocation_slots(freed) & allocation_slots(holder)  # the clash to avoid
+    inventory = Allocations(alone["T-0003"].loopbacks, alone["T-0003"].links, {"T-0003": holder})
+    save_allocations(legacy.inventory, inventory)
+    with Journal(state(legacy) / "migrate.sqlite") as journal:
+        journal.start_run(1, "run")
+        journal.start_wave(1, [("T-0001", "rennes", False)])
+        journal.record_allocations(1, {"T-0001": site_allocation_row(freed)})
+        journal.end(1, ["T-0001"], Step.ROLLBACK, SiteState.ROLLED_BACK)
+        journal.end_run("ok")
+        journal.start_run(1, "run")
+        wave = Wave(journal, Files(legacy.topology, legacy.inventory),
+                    Routers(legacy.inventory, in_lab=False), 1, ["T-0001"])  # fmt: skip
+        records = {r.site: r for r in journal.sites(1)}
+        result = wave._allocate(network, inventory, ["T-0001"], records)
+        given = result.sites["T-0001"]
+        assert not allocation_slots(given) & allocation_slots(holder)
+        assert load_allocations(legacy.inventory).sites == {"T-0001": given, "T-0003": holder}
+        assert journal.sites(1)[0].allocation == site_allocation_row(given)
+        journal.end_run("ok")
+        assert journal.problems(set(), {"T-0001": site_allocation_row(given)}) == []

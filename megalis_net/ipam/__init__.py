@@ -11,6 +11,7 @@ from megalis_net.ipam.pools import PoolExhausted
 from megalis_net.ipam.store import (
     ALLOCATIONS_FILE,
     SITE_ALLOCATIONS_FILE,
+    allocation_slots,
     load_allocations,
     parse_site_allocation,
     save_allocations,
@@ -26,6 +27,7 @@ __all__ = [
     "PoolExhausted",
     "SiteAllocation",
     "allocate",
+    "allocation_slots",
     "load_allocations",
     "parse_site_allocation",
     "placement_valid",

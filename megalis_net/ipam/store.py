@@ -114,6 +114,20 @@ def _claims(alloc: SiteAllocation) -> list[tuple[str, Any]]:
     return claims
 
 
+def _slots(alloc: SiteAllocation) -> list[tuple[str, Any]]:
+    """(column, slot) for each thing the site holds: one holder per slot."""
+    # A site's L3 and L2 VLANs share one namespace per port.
+    return [
+        (column, key if column not in ("vlan", "l2_vlan") else ("vlan", key))
+        for column, key in _claims(alloc)
+    ]
+
+
+def allocation_slots(alloc: SiteAllocation) -> set[Any]:
+    """What ``alloc`` holds that no other site's allocation may hold."""
+    return {slot for _, slot in _slots(alloc)}
+
+
 def _read_site_rows(path: Path, problems: list[Problem]) -> dict[str, SiteAllocation]:
     name = str(path)
     reader = open_csv(path, SITE_COLUMNS, "site allocations")
@@ -129,9 +143,7 @@ def _read_site_rows(path: Path, problems: list[Problem]) -> dict[str, SiteAlloca
         if alloc.site in sites:
             problems.append(Problem(name, line, "site", f"site {alloc.site!r} appears twice"))
             continue
-        for column, key in _claims(alloc):
-            # A site's L3 and L2 VLANs share one namespace per port.
-            slot = key if column not in ("vlan", "l2_vlan") else ("vlan", key)
+        for column, slot in _slots(alloc):
             if slot in holders:
                 problems.append(
                     Problem(name, line, column, f"already allocated to site {holders[slot]!r}")

@@ -385,11 +385,12 @@ class Journal:
         found = [f"run {run} never ended" for run in self.interrupted_runs()]
         for step in (s for run in self._runs() for s in self._open_steps(run)):
             found.append(f"run {step.run}: {step.step.value} of {step.site} begun, never ended")
-        given: dict[str, int] = {}
-        for row in self.db.execute(
-            "SELECT site FROM steps WHERE step = 'allocate' AND phase = 'end' AND detail LIKE '{%'"
+        given: dict[str, int] = {}  # allocations since the site's last rollback freed one
+        for site, step in self.db.execute(
+            "SELECT site, step FROM steps WHERE phase = 'end' AND"
+            " ((step = 'allocate' AND detail LIKE '{%') OR step = 'rollback') ORDER BY id"
         ):
-            given[row[0]] = given.get(row[0], 0) + 1
+            given[site] = given.get(site, 0) + 1 if step == "allocate" else 0
         found += [f"{site} was allocated {n} times" for site, n in sorted(given.items()) if n > 1]
         for record in self.sites():
             on = record.site in active

@@ -27,6 +27,7 @@ from megalis_net.intent import build_intents
 from megalis_net.ipam import (
     Allocations,
     allocate,
+    allocation_slots,
     parse_site_allocation,
     site_allocation_row,
 )
@@ -259,10 +260,17 @@ class Wave:
         gave it in an earlier run, what the inventory has, or a new one."""
         self.journal.begin(self.number, sites, Step.ALLOCATE)
         held = dict(allocations.sites)
-        for site in sites:  # given before, lost with a run that died: the same again
+        taken = {slot for alloc in held.values() for slot in allocation_slots(alloc)}
+        for site in sites:
             given = records[site].allocation
-            if site not in held and given is not None:
-                held[site] = parse_site_allocation(given)
+            if site in held or given is None:
+                continue
+            # given before (lost with a run that died, or freed by a rollback): the
+            # same again, unless a site allocated since the rollback holds part of it
+            alloc = parse_site_allocation(given)
+            if not allocation_slots(alloc) & taken:
+                held[site] = alloc
+                taken |= allocation_slots(alloc)
         current = Allocations(allocations.loopbacks, allocations.links, held)
         # the whole network, so that each site gets what it would in one allocation
         everything = allocate(network, current).allocations.sites

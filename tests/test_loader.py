@@ -87,6 +87,10 @@ BAD_INPUTS = [
         "legacy_lan", "overlaps site 'T-0001'", "T-0002", id="overlapping-lan",
     ),
     pytest.param(
+        "inventory/sites.csv", ",,,active\n", ",,,migrated\n",
+        "status", "'legacy' or 'active'", "T-0004", id="unknown-site-status",
+    ),
+    pytest.param(
         "inventory/hosts.yaml", "data: {pop: lorient}", "data: {pop: loriant}",
         "pe-lorient.data.pop", "unknown PoP 'loriant'", "pop: loriant", id="device-unknown-pop",
     ),

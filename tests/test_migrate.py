@@ -76,10 +76,12 @@ def plan(model: LabModel) -> Any:
     return json.loads(done.stdout)
 
 
-def run(model: LabModel, *waves: int, check: bool = True) -> tuple[int, list[Any]]:
+def run(
+    model: LabModel, *waves: int, check: bool = True, extra: tuple[str, ...] = ()
+) -> tuple[int, list[Any]]:
     args = [a for w in waves for a in ("--wave", str(w))]
     done = model.cli(
-        "migrate", "run", *args, "--lab", "--json", "--verify-timeout", VERIFY_TIMEOUT,
+        "migrate", "run", *args, "--lab", "--json", "--verify-timeout", VERIFY_TIMEOUT, *extra,
         check=False, timeout=900,
     )  # fmt: skip
     if check:
@@ -186,6 +188,16 @@ def test_a_site_that_fails_verification_is_rolled_back_and_the_wave_goes_on(
     rollback(model, wave)
     model.cli("lab", "hold", device, unit)
     try:
+        # asked to stop at the first failure: nothing of the wave is migrated (the
+        # allocations stay reserved for the next run)
+        before = inventory_files(model)["sites.csv"]
+        code, results = run(model, wave, check=False, extra=("--stop-on-error",))
+        assert code == 1
+        stopped = outcomes(results)
+        assert stopped.pop(victim.id) == "failed"
+        assert set(stopped.values()) == {"failed"}
+        assert inventory_files(model)["sites.csv"] == before
+        assert not set(verify_sites(model)) & set(sites)
         code, results = run(model, wave, check=False)
     finally:
         model.cli("lab", "release", device, unit)

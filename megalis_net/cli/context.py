@@ -16,7 +16,7 @@ import typer
 
 from megalis_net.errors import UsageError
 from megalis_net.ipam import Allocations, load_allocations
-from megalis_net.loader import LoadedTopology, load_network, load_topology
+from megalis_net.loader import SITES_FILE, LoadedTopology, load_network, load_topology
 from megalis_net.model import Network
 
 # Relative to where the command runs; $MEGALIS_TOPOLOGY / $MEGALIS_INVENTORY override
@@ -41,7 +41,7 @@ class Paths:
 
     @property
     def sites_file(self) -> Path:
-        return self.inventory / "sites.csv"
+        return self.inventory / SITES_FILE
 
 
 def state_dir() -> Path:

@@ -12,7 +12,7 @@ from megalis_net import lab
 from megalis_net.deploy import Target, lab_targets, production_targets
 from megalis_net.intent import devices_of_site
 from megalis_net.ipam import Allocations, load_allocations, save_allocations
-from megalis_net.loader import load_network
+from megalis_net.loader import SITES_FILE, load_network
 from megalis_net.model import Network, Platform, SiteStatus
 from megalis_net.sites import write_sites
 from megalis_net.snmp import Agent, PollSettings
@@ -28,7 +28,7 @@ class Files:
 
     @property
     def sites_file(self) -> Path:
-        return self.inventory / "sites.csv"
+        return self.inventory / SITES_FILE
 
     def load(self) -> tuple[Network, Allocations]:
         return load_network(self.topology, self.inventory), load_allocations(self.inventory)

@@ -408,9 +408,6 @@ class Journal:
     def _runs(self) -> list[int]:
         return [int(r[0]) for r in self.db.execute("SELECT run FROM runs ORDER BY run")]
 
-    def step_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM steps").fetchone()[0])
-
 
 def _step(row: Sequence[Any]) -> StepRecord:
     return StepRecord(

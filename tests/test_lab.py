@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from megalis_net.lab import access
-from megalis_net.lab.system import links, namespaces
+from megalis_net.lab.system import addresses, links, namespaces
 from tests.conftest import LabModel, lab_model, require_lab_machine
 
 pytestmark = pytest.mark.lab
@@ -65,9 +65,7 @@ def test_site_attachments_are_veths_named_after_the_vlan(model: LabModel) -> Non
         name = f"acc{alloc.port}.{alloc.vlan}"
         assert name in links(f"mgx-pe-{site.pop}")
         far = links(f"mgx-acc-{site.pop}")[name]
-        assert f"{alloc.site_address}/31" in {
-            f"{a['local']}/{a['prefixlen']}" for a in far["addr_info"]
-        }
+        assert f"{alloc.site_address}/31" in addresses(far)
 
 
 def test_each_router_has_its_own_hostname_over_ssh(model: LabModel) -> None:
@@ -116,6 +114,28 @@ def test_second_up_changes_nothing(model: LabModel) -> None:
     model.cli("lab", "up")
     assert pids() == before
     assert {ns: sorted(links(ns)) for ns in namespaces() if ns.startswith("mgx-pe")} == links_before
+
+
+def test_up_mends_a_site_link_left_half_made(model: LabModel) -> None:
+    """What a run killed inside ``lab up`` leaves: the pair made, its ends
+    down, the site end without its address."""
+    network, allocations = model.network()
+    site = next(s for s in network.sites if s.pop == "brest")
+    alloc = allocations.sites[site.id]
+    name = f"acc{alloc.port}.{alloc.vlan}"
+    for netns in ("mgx-pe-brest", "mgx-acc-brest"):
+        subprocess.run(["ip", "-n", netns, "link", "set", "dev", name, "down"], check=True)
+    subprocess.run(["ip", "-n", "mgx-acc-brest", "addr", "flush", "dev", name], check=True)
+    model.cli("lab", "up")
+    for netns in ("mgx-pe-brest", "mgx-acc-brest"):
+        assert "UP" in links(netns)[name]["flags"], netns
+    far = links("mgx-acc-brest")[name]
+    assert f"{alloc.site_address}/31" in addresses(far)
+    route = subprocess.run(
+        ["ip", "-n", "mgx-acc-brest", "-j", "route", "show", "default"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(route.stdout), "no default route in mgx-acc-brest"
 
 
 def test_up_follows_a_removed_site(model: LabModel) -> None:

@@ -14,7 +14,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -271,6 +271,9 @@ def _site_links(access: AccessNamespace, held: Sequence[str] = ()) -> None:
         if name in existing and addresses(existing[name]) != {str(site.address)}:
             fix += [f"addr flush dev {name}", f"addr add {site.address} dev {name}"]
     ip_batch(fix, access.netns)
+    # a run killed between creating a pair and bringing it up leaves its ends down
+    ip_batch(_raise(existing, wanted.keys() - set(held)), access.netns)
+    ip_batch(_raise(links(access.pe_netns), wanted.keys()), access.pe_netns)
     loopback = addresses(existing.get("lo", {})) if "lo" in existing else set()
     lans = {str(s.lan_gateway) for s in access.sites}
     lines = [f"addr add {a} dev lo" for a in sorted(lans - loopback)]
@@ -280,6 +283,15 @@ def _site_links(access: AccessNamespace, held: Sequence[str] = ()) -> None:
     if live:
         lines.append(f"route replace default via {live[0].gateway} dev {live[0].interface}")
     ip_batch(lines, access.netns)
+
+
+def _raise(present: dict[str, dict[str, Any]], names: Iterable[str]) -> list[str]:
+    """The commands that bring up those of ``names`` that exist and are down."""
+    return [
+        f"link set dev {name} up"
+        for name in sorted(names)
+        if name in present and "UP" not in present[name].get("flags", ())
+    ]
 
 
 def _shape(plan: LabPlan) -> None:
